@@ -1,0 +1,439 @@
+// quantscape-cli: train runs headless, list presets, browse the run store.
+#include "app/cli/CliSupport.h"
+#include "app/cli/ProgressPrinter.h"
+#include "engine/data/ImageSet.h"
+#include "engine/io/Safetensors.h"
+#include "engine/session/Presets.h"
+#include "engine/session/Session.h"
+#include "engine/store/RunStore.h"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+namespace {
+
+using namespace qs;
+using cli::UsageError;
+namespace fs = std::filesystem;
+
+constexpr const char* kUsage = R"(usage: quantscape-cli COMMAND [OPTIONS]
+
+Commands:
+  train   --spec FILE | --preset NAME [--set KEY=VALUE ...] [--db PATH] [--out DIR]
+          [--threads N]             train a run; progress on stderr, result table on stdout
+  train   --resume RUN_ID [--db PATH] [--threads N]
+                                    continue an interrupted or cancelled run from its last
+                                    epoch checkpoint
+  demo    [--db PATH] [--out DIR] [--threads N]
+                                    the headless demo: ResNet-20 float on Fashion-MNIST (3
+                                    epochs), then LSQ W4A4 from that checkpoint (2 epochs)
+  presets [--show NAME]             list the built-in presets, or print one as a spec file
+  runs list [--json] [--db PATH]    every run in the store, newest first
+  runs show RUN_ID [--json] [--db PATH]
+                                    one run: spec, status, final metrics, last layer states
+  --version, --help
+
+Defaults: --db $XDG_DATA_HOME/quantscape/runs.sqlite, --out $XDG_DATA_HOME/quantscape/checkpoints
+(XDG_DATA_HOME defaults to ~/.local/share). --threads 0 means all cores.
+Exit codes: 0 done, 1 the run failed or was cancelled, 2 bad usage or spec, 3 bad data, file
+or store.
+)";
+
+std::atomic<bool> g_interrupted{false};
+
+void onSignal(int) {
+    g_interrupted = true;
+}
+
+struct TrainOptions {
+    std::string dbPath = cli::defaultDbPath();
+    std::string outDir = cli::defaultOutDir();
+    int threads = -1;  // -1: as the spec says
+};
+
+std::string readTextFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw UsageError("cannot read spec file " + path);
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+/// Runs one job to its end; Ctrl-C cancels it cleanly (the run is kept, marked cancelled).
+session::Finished runJob(const std::function<void(session::Session&)>& launch) {
+    session::Session session;
+    cli::ProgressPrinter printer;
+    session::Subscription sub = session.subscribe(&printer);
+    launch(session);
+    bool cancelSent = false;
+    while (session.isRunning()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (g_interrupted && !cancelSent) {
+            printer.finishLine();
+            std::cerr << "interrupted: cancelling after the current step...\n";
+            session.cancel();
+            cancelSent = true;
+        }
+    }
+    session::Finished finished = session.wait();
+    printer.finishLine();
+    return finished;
+}
+
+std::string bitsText(const session::RunSpec& spec) {
+    if (!spec.isQuantized()) {
+        return "float";
+    }
+    return "W" + std::to_string(spec.quant.weightBits) + "A" + std::to_string(spec.quant.actBits);
+}
+
+std::string metric(const std::map<std::string, double>& m, const char* key, bool percent,
+                   int decimals = 3) {
+    auto it = m.find(key);
+    if (it == m.end()) {
+        return "-";
+    }
+    return percent ? cli::formatPercent(it->second) : cli::formatFixed(it->second, decimals);
+}
+
+std::vector<std::string> resultRow(int64_t runId, const session::RunSpec& spec,
+                                   const session::Finished& f) {
+    return {std::to_string(runId),
+            spec.name,
+            spec.method.name,
+            bitsText(spec),
+            f.status,
+            metric(f.finalMetrics, "eval/acc", true),
+            metric(f.finalMetrics, "eval/best_acc", true),
+            metric(f.finalMetrics, "eval/loss", false),
+            metric(f.finalMetrics, "time/step_ms", false, 1),
+            metric(f.finalMetrics, "time/total_s", false, 0)};
+}
+
+const std::vector<std::string> kResultHeader = {"run",     "name",     "method",   "bits",
+                                                "status",  "eval acc", "best acc", "eval loss",
+                                                "step ms", "total s"};
+
+int reportEnd(const session::Finished& f) {
+    if (f.status == "failed") {
+        std::cerr << "error: " << f.error << "\n";
+        return 1;
+    }
+    if (f.status == "cancelled") {
+        std::cerr << "cancelled: resume with `quantscape-cli train --resume " << f.runId << "`\n";
+        return 1;
+    }
+    if (!f.checkpoint.empty()) {
+        std::cerr << "checkpoint: " << f.checkpoint << "\n";
+    }
+    return 0;
+}
+
+int cmdTrain(cli::Args& args) {
+    TrainOptions opts;
+    std::string specFile, presetName;
+    std::vector<std::string> sets;
+    long long resumeId = 0;
+    while (!args.done()) {
+        const std::string a = args.next();
+        if (a == "--spec") {
+            specFile = args.value(a);
+        } else if (a == "--preset") {
+            presetName = args.value(a);
+        } else if (a == "--set") {
+            sets.push_back(args.value(a));
+        } else if (a == "--db") {
+            opts.dbPath = args.value(a);
+        } else if (a == "--out") {
+            opts.outDir = args.value(a);
+        } else if (a == "--threads") {
+            opts.threads = int(args.integer(a));
+        } else if (a == "--resume") {
+            resumeId = args.integer(a);
+        } else {
+            throw UsageError("train: unknown option " + a);
+        }
+    }
+    if (resumeId > 0) {
+        if (!specFile.empty() || !presetName.empty() || !sets.empty()) {
+            throw UsageError(
+                "train --resume takes the spec recorded with the run; drop --spec, "
+                "--preset and --set");
+        }
+        session::SessionOptions so{opts.dbPath, opts.outDir};
+        const auto record = store::RunStore::open(opts.dbPath)->run(resumeId);
+        session::Finished f = runJob([&](session::Session& s) { s.resumeRun(resumeId, so); });
+        const session::RunSpec spec = session::RunSpec::fromJson(record ? record->specJson : "{}");
+        std::cout << cli::formatTable(kResultHeader, {resultRow(resumeId, spec, f)});
+        return reportEnd(f);
+    }
+    if (specFile.empty() == presetName.empty()) {
+        throw UsageError("train needs exactly one of --spec FILE or --preset NAME");
+    }
+    session::RunSpec spec = specFile.empty() ? session::preset(presetName)
+                                             : session::RunSpec::fromJson(readTextFile(specFile));
+    if (opts.threads >= 0) {
+        sets.push_back("threads=" + std::to_string(opts.threads));
+    }
+    spec = session::applyOverrides(spec, sets);
+    if (spec.isQuantized() && spec.initCheckpoint.empty()) {
+        std::cerr << "note: no init_checkpoint: the quantized model trains from random "
+                     "initialisation (LSQ is meant to fine-tune a float checkpoint)\n";
+    }
+    fs::create_directories(fs::path(opts.dbPath).parent_path().empty()
+                               ? fs::path(".")
+                               : fs::path(opts.dbPath).parent_path());
+    int64_t runId = 0;
+    session::Finished f = runJob([&](session::Session& s) {
+        runId = s.start(spec, {opts.dbPath, opts.outDir});
+        std::cerr << "run " << runId << " (" << spec.name << ") recorded in " << opts.dbPath
+                  << "\n";
+    });
+    std::cout << cli::formatTable(kResultHeader, {resultRow(runId, spec, f)});
+    return reportEnd(f);
+}
+
+int cmdDemo(cli::Args& args) {
+    TrainOptions opts;
+    while (!args.done()) {
+        const std::string a = args.next();
+        if (a == "--db") {
+            opts.dbPath = args.value(a);
+        } else if (a == "--out") {
+            opts.outDir = args.value(a);
+        } else if (a == "--threads") {
+            opts.threads = int(args.integer(a));
+        } else {
+            throw UsageError("demo: unknown option " + a);
+        }
+    }
+    fs::create_directories(fs::path(opts.dbPath).parent_path());
+    std::vector<std::string> threadSet;
+    if (opts.threads >= 0) {
+        threadSet.push_back("threads=" + std::to_string(opts.threads));
+    }
+    std::vector<std::vector<std::string>> rows;
+    std::string floatCheckpoint;
+    for (const char* stage : {"demo-float", "demo-lsq-w4a4"}) {
+        std::vector<std::string> sets = threadSet;
+        if (!floatCheckpoint.empty()) {
+            sets.push_back("init_checkpoint=" + floatCheckpoint);
+        }
+        const session::RunSpec spec = session::applyOverrides(session::preset(stage), sets);
+        std::cerr << "== " << stage << ": " << spec.model.arch << " " << bitsText(spec) << " on "
+                  << spec.data.dataset << ", " << spec.optim.epochs << " epoch(s)\n";
+        int64_t runId = 0;
+        session::Finished f = runJob([&](session::Session& s) {
+            runId = s.start(spec, {opts.dbPath, opts.outDir});
+        });
+        rows.push_back(resultRow(runId, spec, f));
+        if (f.status != "finished") {
+            std::cout << cli::formatTable(kResultHeader, rows);
+            return reportEnd(f);
+        }
+        floatCheckpoint = f.checkpoint;
+    }
+    std::cout << cli::formatTable(kResultHeader, rows);
+    std::cout << "runs recorded in " << opts.dbPath << "\n";
+    return 0;
+}
+
+int cmdPresets(cli::Args& args) {
+    if (!args.done()) {
+        const std::string a = args.next();
+        if (a != "--show") {
+            throw UsageError("presets: unknown option " + a);
+        }
+        std::cout << session::preset(args.value(a)).toJson() << "\n";
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& p : session::presets()) {
+        rows.push_back({p.name, p.description});
+    }
+    std::cout << cli::formatTable({"preset", "description"}, rows);
+    return 0;
+}
+
+nlohmann::json runJson(const store::RunRecord& r) {
+    nlohmann::json j{{"id", r.id},
+                     {"name", r.name},
+                     {"status", r.status},
+                     {"created", r.createdAt},
+                     {"updated", r.updatedAt},
+                     {"finished", r.finishedAt},
+                     {"host", r.host},
+                     {"checkpoint_dir", r.checkpointDir},
+                     {"error", r.error},
+                     {"final_metrics", r.finalMetrics}};
+    try {
+        const auto spec = session::RunSpec::fromJson(r.specJson);
+        j["method"] = spec.method.name;
+        j["bits"] = bitsText(spec);
+        j["spec"] = nlohmann::json::parse(spec.toJson());
+    } catch (const session::SpecError& e) {
+        j["spec_error"] = e.what();  // a spec from a newer version: show the run anyway
+    }
+    return j;
+}
+
+int cmdRuns(cli::Args& args) {
+    if (args.done()) {
+        throw UsageError("runs needs a subcommand: list or show RUN_ID");
+    }
+    const std::string sub = args.next();
+    std::string dbPath = cli::defaultDbPath();
+    bool json = false;
+    long long runId = 0;
+    if (sub == "show") {
+        runId = args.integer("runs show");
+    } else if (sub != "list") {
+        throw UsageError("runs: unknown subcommand " + sub);
+    }
+    while (!args.done()) {
+        const std::string a = args.next();
+        if (a == "--json") {
+            json = true;
+        } else if (a == "--db") {
+            dbPath = args.value(a);
+        } else {
+            throw UsageError("runs " + sub + ": unknown option " + a);
+        }
+    }
+    if (!fs::exists(dbPath)) {
+        throw store::StoreError(dbPath + ": no run store here yet (train a run first)");
+    }
+    auto store = store::RunStore::open(dbPath);
+    if (sub == "list") {
+        const auto runs = store->listRuns();
+        if (json) {
+            nlohmann::json arr = nlohmann::json::array();
+            for (const auto& r : runs) {
+                arr.push_back(runJson(r));
+            }
+            std::cout << arr.dump(2) << "\n";
+            return 0;
+        }
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& r : runs) {
+            const nlohmann::json j = runJson(r);
+            rows.push_back({std::to_string(r.id), r.name, r.status, j.value("method", "?"),
+                            j.value("bits", "?"), metric(r.finalMetrics, "eval/acc", true),
+                            metric(r.finalMetrics, "eval/best_acc", true), r.createdAt});
+        }
+        std::cout << cli::formatTable(
+            {"id", "name", "status", "method", "bits", "eval acc", "best acc", "created"}, rows);
+        return 0;
+    }
+    const auto r = store->run(runId);
+    if (!r) {
+        throw UsageError("no run with id " + std::to_string(runId) + " in " + dbPath);
+    }
+    nlohmann::json j = runJson(*r);
+    const int64_t lastStep = store->lastLayerStateStep(runId);
+    nlohmann::json layers = nlohmann::json::array();
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& l : store->layerStates(runId, lastStep)) {
+        layers.push_back({{"layer", l.layer},
+                          {"weight_bits", l.weightBits},
+                          {"act_bits", l.actBits},
+                          {"weight_steps", l.weightSteps},
+                          {"act_step", l.actStep},
+                          {"weight_error", l.weightError},
+                          {"act_error", l.actError},
+                          {"weight_clip_rate", l.weightClipRate},
+                          {"act_clip_rate", l.actClipRate}});
+        const double ws = l.weightSteps.empty() ? 0.0 : l.weightSteps.front();
+        rows.push_back({l.layer, l.weightBits ? std::to_string(l.weightBits) : "fp",
+                        l.actBits ? std::to_string(l.actBits) : "fp", cli::formatFixed(ws, 5),
+                        cli::formatFixed(l.actStep, 5), cli::formatFixed(l.weightError, 7),
+                        cli::formatPercent(l.weightClipRate)});
+    }
+    j["layer_states_step"] = lastStep;
+    j["layer_states"] = layers;
+    if (json) {
+        std::cout << j.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << "run " << r->id << ": " << r->name << " (" << r->status << ")\n"
+              << "created " << r->createdAt << " on " << r->host << ", finished "
+              << (r->finishedAt.empty() ? "-" : r->finishedAt) << "\n"
+              << "method " << j.value("method", "?") << ", bits " << j.value("bits", "?") << "\n";
+    if (!r->error.empty()) {
+        std::cout << "error: " << r->error << "\n";
+    }
+    for (const auto& [k, v] : r->finalMetrics) {
+        std::cout << "  " << k << " = " << v << "\n";
+    }
+    if (!rows.empty()) {
+        std::cout << "\nlayer states at step " << lastStep << ":\n"
+                  << cli::formatTable(
+                         {"layer", "W bits", "A bits", "W step", "A step", "W mse", "W clip"},
+                         rows);
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+    if (argc < 2) {
+        std::cerr << kUsage;
+        return 2;
+    }
+    const std::string command = argv[1];
+    try {
+        cli::Args args(argc, argv, 2);
+        if (command == "train") {
+            return cmdTrain(args);
+        }
+        if (command == "demo") {
+            return cmdDemo(args);
+        }
+        if (command == "presets") {
+            return cmdPresets(args);
+        }
+        if (command == "runs") {
+            return cmdRuns(args);
+        }
+        if (command == "--version") {
+            std::cout << "quantscape-cli " << QS_VERSION << "\n";
+            return 0;
+        }
+        if (command == "--help" || command == "-h" || command == "help") {
+            std::cout << kUsage;
+            return 0;
+        }
+        throw UsageError("unknown command " + command);
+    } catch (const UsageError& e) {
+        std::cerr << "quantscape-cli: " << e.what() << "\n(see quantscape-cli --help)\n";
+        return 2;
+    } catch (const session::SpecError& e) {
+        std::cerr << "quantscape-cli: invalid spec: " << e.what() << "\n";
+        return 2;
+    } catch (const store::StoreError& e) {
+        std::cerr << "quantscape-cli: run store: " << e.what() << "\n";
+        return 3;
+    } catch (const data::DataError& e) {
+        std::cerr << "quantscape-cli: data: " << e.what() << "\n";
+        return 3;
+    } catch (const io::FormatError& e) {
+        std::cerr << "quantscape-cli: " << e.what() << "\n";
+        return 3;
+    } catch (const std::exception& e) {
+        std::cerr << "quantscape-cli: " << e.what() << "\n";
+        return 3;
+    }
+}

@@ -1,0 +1,198 @@
+#include "engine/quant/LsqFunction.h"
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace qs::quant {
+
+QuantRange QuantRange::of(int bits, bool isSigned) {
+    TORCH_CHECK(bits >= 1 && bits <= 16, "LSQ: bit-width must be 1..16, got ", bits);
+    if (isSigned) {
+        return {std::ldexp(1.0, bits - 1), std::ldexp(1.0, bits - 1) - 1.0};
+    }
+    return {0.0, std::ldexp(1.0, bits) - 1.0};
+}
+
+namespace {
+
+// Elements per reduction chunk. Fixed (not derived from the thread count) so that the order of
+// the floating-point reduction, and so every result, is the same whatever the thread count.
+constexpr int64_t kChunk = 8192;
+
+// The kernels are cloned for AVX2 and a baseline: nearbyint and the compares vectorize only with
+// SSE4.1+, and a portable binary must still run on older cores.
+#define QS_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+
+QS_VECTOR_CLONES
+void forwardKernel(const float* v, float* out, int64_t n, float s, float qn, float qp) {
+    for (int64_t i = 0; i < n; ++i) {
+        const float x = std::min(std::max(v[i] / s, -qn), qp);
+        out[i] = std::nearbyint(x) * s;
+    }
+}
+
+/// Forward plus the quantization-error and clip statistics, in the same pass.
+QS_VECTOR_CLONES
+void forwardStatsKernel(const float* v, float* out, int64_t n, float s, float qn, float qp,
+                        double& sqErr, int64_t& clipped) {
+    float err = 0.f;
+    int64_t clip = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const float x = v[i] / s;
+        clip += (x < -qn) | (x > qp);
+        const float q = std::nearbyint(std::min(std::max(x, -qn), qp)) * s;
+        out[i] = q;
+        const float d = q - v[i];
+        err += d * d;
+    }
+    sqErr += err;
+    clipped += clip;
+}
+
+/// One pass: the input gradient (clipped straight-through) and the sum that forms the
+/// step-size gradient (round(x) - x inside, -qn below, qp above), before the scale g.
+QS_VECTOR_CLONES
+double backwardKernel(const float* v, const float* go, float* gv, int64_t n, float s, float qn,
+                      float qp) {
+    float acc = 0.f;
+    for (int64_t i = 0; i < n; ++i) {
+        const float x = v[i] / s;
+        // Inclusive bounds, as torch's clamp backward: the two agree exactly on the boundary.
+        const bool below = x < -qn;
+        const bool above = x > qp;
+        const bool inside = !(below | above);
+        const float ds = inside ? std::nearbyint(x) - x : (below ? -qn : qp);
+        gv[i] = inside ? go[i] : 0.f;
+        acc += go[i] * ds;
+    }
+    return acc;
+}
+
+}  // namespace
+
+torch::Tensor LsqFunction::forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& v,
+                                   const torch::Tensor& s, double qn, double qp, double gradScale,
+                                   LsqStats* stats) {
+    TORCH_CHECK(v.scalar_type() == torch::kFloat && s.scalar_type() == torch::kFloat,
+                "LSQ: float32 tensors expected");
+    TORCH_CHECK(v.device().is_cpu(), "LSQ: the fused kernel runs on CPU tensors");
+    const torch::Tensor vc = v.contiguous();
+    const torch::Tensor sc = s.detach().contiguous();
+    const int64_t n = vc.numel();
+    const int64_t channels = sc.numel();
+    TORCH_CHECK(channels == 1 || (vc.dim() >= 1 && vc.size(0) == channels),
+                "LSQ: step size must have 1 element or one per channel (dim 0); got ", channels,
+                " for a tensor of shape ", vc.sizes());
+    torch::Tensor out = torch::empty_like(vc);
+    const float* pv = vc.data_ptr<float>();
+    const float* ps = sc.data_ptr<float>();
+    float* po = out.data_ptr<float>();
+    const float fqn = float(qn), fqp = float(qp);
+
+    // Work items: chunks of one tensor-wide step, or whole channels (each with its own step).
+    const int64_t inner = channels == 1 ? kChunk : (n == 0 ? 0 : n / channels);
+    const int64_t items = channels == 1 ? (n + kChunk - 1) / kChunk : channels;
+    if (stats == nullptr) {
+        at::parallel_for(0, items, 1, [&](int64_t b, int64_t e) {
+            for (int64_t c = b; c < e; ++c) {
+                const int64_t begin = c * inner, len = std::min(inner, n - begin);
+                forwardKernel(pv + begin, po + begin, len, ps[channels == 1 ? 0 : c], fqn, fqp);
+            }
+        });
+    } else {
+        std::vector<double> err(std::size_t(items), 0.0);
+        std::vector<int64_t> clip(std::size_t(items), 0);
+        at::parallel_for(0, items, 1, [&](int64_t b, int64_t e) {
+            for (int64_t c = b; c < e; ++c) {
+                const int64_t begin = c * inner, len = std::min(inner, n - begin);
+                forwardStatsKernel(pv + begin, po + begin, len, ps[channels == 1 ? 0 : c], fqn, fqp,
+                                   err[c], clip[c]);
+            }
+        });
+        *stats = LsqStats{};
+        for (int64_t c = 0; c < items; ++c) {
+            stats->sumSquaredError += err[c];
+            stats->clipped += clip[c];
+        }
+        stats->count = n;
+    }
+    ctx->save_for_backward({vc, sc});
+    ctx->saved_data["qn"] = qn;
+    ctx->saved_data["qp"] = qp;
+    ctx->saved_data["g"] = gradScale;
+    return out.view(v.sizes());
+}
+
+torch::autograd::variable_list LsqFunction::backward(torch::autograd::AutogradContext* ctx,
+                                                     torch::autograd::variable_list gradOutputs) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor& v = saved[0];
+    const torch::Tensor& s = saved[1];
+    const float qn = float(ctx->saved_data["qn"].toDouble());
+    const float qp = float(ctx->saved_data["qp"].toDouble());
+    const double g = ctx->saved_data["g"].toDouble();
+    const torch::Tensor go = gradOutputs[0].contiguous();
+
+    const int64_t n = v.numel();
+    const int64_t channels = s.numel();
+    torch::Tensor gv = torch::empty_like(v);
+    const float* pv = v.data_ptr<float>();
+    const float* pgo = go.data_ptr<float>();
+    const float* ps = s.data_ptr<float>();
+    float* pgv = gv.data_ptr<float>();
+
+    const int64_t inner = channels == 1 ? kChunk : (n == 0 ? 0 : n / channels);
+    const int64_t items = channels == 1 ? (n + kChunk - 1) / kChunk : channels;
+    std::vector<double> partial(std::size_t(items), 0.0);
+    at::parallel_for(0, items, 1, [&](int64_t b, int64_t e) {
+        for (int64_t c = b; c < e; ++c) {
+            const int64_t begin = c * inner, len = std::min(inner, n - begin);
+            partial[c] = backwardKernel(pv + begin, pgo + begin, pgv + begin, len,
+                                        ps[channels == 1 ? 0 : c], qn, qp);
+        }
+    });
+    torch::Tensor gs = torch::empty_like(s);
+    float* pgs = gs.data_ptr<float>();
+    if (channels == 1) {
+        double total = 0.0;
+        for (double p : partial) {
+            total += p;
+        }
+        pgs[0] = float(total * g);
+    } else {
+        for (int64_t c = 0; c < channels; ++c) {
+            pgs[c] = float(partial[c] * g);
+        }
+    }
+    return {gv.view(gradOutputs[0].sizes()),
+            gs,
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor()};
+}
+
+torch::Tensor lsqQuantize(const torch::Tensor& v, const torch::Tensor& s, QuantRange range,
+                          double gradScale, LsqStats* stats) {
+    return LsqFunction::apply(v, s, range.qn, range.qp, gradScale, stats);
+}
+
+torch::Tensor lsqQuantizeComposite(const torch::Tensor& v, const torch::Tensor& s, QuantRange range,
+                                   double gradScale) {
+    // Step size with its gradient scaled by g but its value unchanged.
+    torch::Tensor sScaled = (s - s * gradScale).detach() + s * gradScale;
+    if (s.numel() > 1) {
+        std::vector<int64_t> shape(std::size_t(v.dim()), 1);
+        shape[0] = s.numel();
+        sScaled = sScaled.view(shape);
+    }
+    torch::Tensor x = torch::clamp(v / sScaled, -range.qn, range.qp);
+    x = (x.round() - x).detach() + x;  // round with a straight-through gradient
+    return x * sScaled;
+}
+
+}  // namespace qs::quant

@@ -1,0 +1,83 @@
+#include "engine/quant/QuantLayers.h"
+
+#include <torch/nn/functional/conv.h>
+#include <torch/nn/init.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace qs::quant {
+
+void QuantLayer::configureQuantizers(const LayerQuantConfig& config) {
+    torch::nn::Module& self = asModule();
+    if (m_weightQuantizer) {
+        self.unregister_module("weight_quantizer");
+        m_weightQuantizer = nullptr;
+    }
+    if (m_inputQuantizer) {
+        self.unregister_module("input_quantizer");
+        m_inputQuantizer = nullptr;
+    }
+    if (config.weightBits > 0) {
+        QuantizerOptions o(config.weightBits, /*is_signed=*/true);
+        o.channels(config.perChannel ? outChannels() : 0);
+        m_weightQuantizer = self.register_module("weight_quantizer", Quantizer(o));
+    }
+    if (config.actBits > 0) {
+        QuantizerOptions o(config.actBits, m_inputSigned);
+        o.grad_scale(config.gradScale);
+        m_inputQuantizer = self.register_module("input_quantizer", Quantizer(o));
+    }
+}
+
+torch::Tensor QuantLayer::quantizeInput(const torch::Tensor& x) {
+    return m_inputQuantizer ? m_inputQuantizer->forward(x) : x;
+}
+
+torch::Tensor QuantLayer::quantizeWeight(const torch::Tensor& w) {
+    return m_weightQuantizer ? m_weightQuantizer->forward(w) : w;
+}
+
+QConv2dImpl::QConv2dImpl(QConv2dOptions options)
+    : QuantLayer(options.input_signed()), m_options(std::move(options)) {
+    reset();
+}
+
+void QConv2dImpl::reset() {
+    const auto& o = m_options;
+    weight = register_parameter("weight", torch::empty({o.out_channels(), o.in_channels(),
+                                                        o.kernel_size(), o.kernel_size()}));
+    // He (fan-out) initialisation, as torchvision's ResNets do.
+    torch::nn::init::kaiming_normal_(weight, 0.0, torch::kFanOut, torch::kReLU);
+    if (o.bias()) {
+        bias = register_parameter("bias", torch::zeros({o.out_channels()}));
+    }
+}
+
+torch::Tensor QConv2dImpl::forward(const torch::Tensor& x) {
+    return torch::conv2d(quantizeInput(x), quantizeWeight(weight), bias, m_options.stride(),
+                         m_options.padding());
+}
+
+QLinearImpl::QLinearImpl(QLinearOptions options)
+    : QuantLayer(options.input_signed()), m_options(std::move(options)) {
+    reset();
+}
+
+void QLinearImpl::reset() {
+    const auto& o = m_options;
+    weight = register_parameter("weight", torch::empty({o.out_features(), o.in_features()}));
+    // torch.nn.Linear's default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
+    const double bound = 1.0 / std::sqrt(double(o.in_features()));
+    torch::nn::init::uniform_(weight, -bound, bound);
+    if (o.bias()) {
+        bias = register_parameter("bias", torch::empty({o.out_features()}));
+        torch::nn::init::uniform_(bias, -bound, bound);
+    }
+}
+
+torch::Tensor QLinearImpl::forward(const torch::Tensor& x) {
+    return torch::linear(quantizeInput(x), quantizeWeight(weight), bias);
+}
+
+}  // namespace qs::quant

@@ -1,0 +1,91 @@
+// What a running job tells the world: plain value structs, delivered to observers in batches
+// (at most about ten a second) on the worker thread. Torch-free and Qt-free.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace qs::session {
+
+/// Scalar metrics at a global step: "train/loss", "train/acc", "lr", ...
+struct StepMetrics {
+    int64_t step = 0;
+    int epoch = 0;
+    std::map<std::string, double> values;
+};
+
+/// One quantizable layer's state; bits 0 = that slot is float.
+struct LayerState {
+    std::string layer;
+    std::vector<int64_t> weightShape;
+    int64_t paramCount = 0;
+    int weightBits = 0;
+    int actBits = 0;
+    std::vector<double> weightSteps;
+    double actStep = 0.0;
+    double weightError = 0.0;
+    double actError = 0.0;
+    double weightClipRate = 0.0;
+    double actClipRate = 0.0;
+};
+
+struct LayerStates {
+    int64_t step = 0;
+    std::vector<LayerState> layers;
+};
+
+/// Evaluation on the test split at the end of an epoch.
+struct EpochEval {
+    int epoch = 0;
+    int64_t step = 0;
+    double loss = 0.0;
+    double accuracy = 0.0;
+};
+
+enum class LogLevel { Info, Warning, Error };
+
+struct LogLine {
+    LogLevel level = LogLevel::Info;
+    std::string text;
+};
+
+/// Where the job is: "loading data", "training", "evaluating", ...; with progress counters.
+struct Progress {
+    std::string phase;
+    int epoch = 0;
+    int totalEpochs = 0;
+    int64_t step = 0;
+    int64_t totalSteps = 0;
+    double elapsedSeconds = 0.0;
+    double etaSeconds = -1.0;  ///< -1 while unknown
+};
+
+/// The job has ended. status: finished | failed | cancelled.
+struct Finished {
+    int64_t runId = 0;
+    std::string status;
+    std::string error;
+    std::map<std::string, double> finalMetrics;
+    std::string checkpoint;  ///< path of the final checkpoint, if any
+};
+
+using Event = std::variant<StepMetrics, LayerStates, EpochEval, LogLine, Progress, Finished>;
+
+/// A burst of events in the order they happened.
+struct EventBatch {
+    int64_t runId = 0;
+    std::vector<Event> events;
+};
+
+/// Receives event batches on the worker thread; must return quickly (queue, write, print).
+class Observer {
+public:
+    virtual ~Observer() = default;
+    virtual void onEvents(const EventBatch& batch) = 0;
+};
+
+}  // namespace qs::session

@@ -1,0 +1,457 @@
+#include "engine/session/RunSpec.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <sstream>
+
+namespace qs::session {
+
+using nlohmann::json;
+
+SpecError::SpecError(std::string field, const std::string& problem)
+    : std::runtime_error(field.empty() ? problem : field + ": " + problem),
+      m_field(std::move(field)) {}
+
+namespace {
+
+std::string join(const std::string& prefix, const std::string& key) {
+    return prefix.empty() ? key : prefix + "." + key;
+}
+
+/// Reads one JSON object strictly: every key must be consumed, types are checked, and errors
+/// name the dotted field path.
+class ObjectReader {
+public:
+    ObjectReader(const json& j, std::string path) : m_j(j), m_path(std::move(path)) {
+        if (!m_j.is_object()) {
+            throw SpecError(m_path, "must be a JSON object");
+        }
+    }
+
+    template <typename T>
+    void read(const char* key, T& out) {
+        m_seen.insert(key);
+        auto it = m_j.find(key);
+        if (it == m_j.end() || it->is_null()) {
+            return;  // keep the default
+        }
+        convert(*it, join(m_path, key), out);
+    }
+
+    const json* child(const char* key) {
+        m_seen.insert(key);
+        auto it = m_j.find(key);
+        return it == m_j.end() || it->is_null() ? nullptr : &*it;
+    }
+
+    std::string path(const char* key) const { return join(m_path, key); }
+
+    /// Any key not read is a typo or a field from a newer version: refuse it.
+    void finish() const {
+        for (auto it = m_j.begin(); it != m_j.end(); ++it) {
+            if (!m_seen.count(it.key())) {
+                throw SpecError(join(m_path, it.key()), "unknown field");
+            }
+        }
+    }
+
+private:
+    static void convert(const json& v, const std::string& path, std::string& out) {
+        if (!v.is_string()) {
+            throw SpecError(path, "must be a string");
+        }
+        out = v.get<std::string>();
+    }
+    static void convert(const json& v, const std::string& path, bool& out) {
+        if (!v.is_boolean()) {
+            throw SpecError(path, "must be true or false");
+        }
+        out = v.get<bool>();
+    }
+    static void convert(const json& v, const std::string& path, double& out) {
+        if (!v.is_number()) {
+            throw SpecError(path, "must be a number");
+        }
+        out = v.get<double>();
+        if (!std::isfinite(out)) {
+            throw SpecError(path, "must be finite");
+        }
+    }
+    template <typename I>
+    static std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>> convert(
+        const json& v, const std::string& path, I& out) {
+        if (!v.is_number_integer()) {
+            throw SpecError(path, "must be an integer");
+        }
+        if constexpr (std::is_unsigned_v<I>) {
+            if (v.is_number_unsigned()) {
+                out = I(v.get<uint64_t>());
+                return;
+            }
+            const int64_t x = v.get<int64_t>();
+            if (x < 0) {
+                throw SpecError(path, "must be >= 0");
+            }
+            out = I(x);
+        } else {
+            if (v.is_number_unsigned() &&
+                v.get<uint64_t>() > uint64_t(std::numeric_limits<I>::max())) {
+                throw SpecError(path, "is too large");
+            }
+            const int64_t x = v.get<int64_t>();
+            if (x < int64_t(std::numeric_limits<I>::min()) ||
+                x > int64_t(std::numeric_limits<I>::max())) {
+                throw SpecError(path, "is out of range");
+            }
+            out = I(x);
+        }
+    }
+    static void convert(const json& v, const std::string& path, std::vector<int>& out) {
+        if (!v.is_array()) {
+            throw SpecError(path, "must be an array of integers");
+        }
+        out.clear();
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            int x = 0;
+            convert(v[i], path + "[" + std::to_string(i) + "]", x);
+            out.push_back(x);
+        }
+    }
+
+    const json& m_j;
+    std::string m_path;
+    std::set<std::string> m_seen;
+};
+
+template <typename T>
+std::string show(const T& v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+}
+
+void requireOneOf(const std::string& field, const std::string& value,
+                  std::initializer_list<const char*> allowed) {
+    for (const char* a : allowed) {
+        if (value == a) {
+            return;
+        }
+    }
+    std::string list;
+    for (const char* a : allowed) {
+        list += list.empty() ? a : std::string(", ") + a;
+    }
+    throw SpecError(field, "must be one of " + list + " (got \"" + value + "\")");
+}
+
+template <typename T>
+void requireRange(const std::string& field, T value, T lo, T hi) {
+    if (value < lo || value > hi) {
+        throw SpecError(
+            field, "must be in [" + show(lo) + ", " + show(hi) + "] (got " + show(value) + ")");
+    }
+}
+
+void requireBits(const std::string& field, int bits, bool allowFloat) {
+    if (allowFloat && bits == 0) {
+        return;
+    }
+    if (bits < 2 || bits > 8) {
+        throw SpecError(field, std::string("must be ") + (allowFloat ? "0 (float) or " : "") +
+                                   "2..8 bits (got " + std::to_string(bits) + ")");
+    }
+}
+
+json toJsonTree(const RunSpec& s) {
+    json layers = json::object();
+    for (const auto& [name, b] : s.quant.layers) {
+        json l = json::object();
+        if (b.weightBits >= 0) {
+            l["weight_bits"] = b.weightBits;
+        }
+        if (b.actBits >= 0) {
+            l["act_bits"] = b.actBits;
+        }
+        layers[name] = l;
+    }
+    return json{
+        {"version", s.version},
+        {"name", s.name},
+        {"model",
+         {{"arch", s.model.arch},
+          {"in_channels", s.model.inChannels},
+          {"num_classes", s.model.numClasses}}},
+        {"data",
+         {{"dataset", s.data.dataset},
+          {"path", s.data.path},
+          {"train_limit", s.data.trainLimit},
+          {"test_limit", s.data.testLimit},
+          {"augment", s.data.augment},
+          {"crop_padding", s.data.cropPadding},
+          {"flip", s.data.flip},
+          {"batch_size", s.data.batchSize},
+          {"eval_batch_size", s.data.evalBatchSize}}},
+        {"method", {{"name", s.method.name}}},
+        {"quant",
+         {{"weight_bits", s.quant.weightBits},
+          {"act_bits", s.quant.actBits},
+          {"first_last", s.quant.firstLast},
+          {"per_channel", s.quant.perChannel},
+          {"grad_scale", s.quant.gradScale},
+          {"scale_weight_decay_by_bits", s.quant.scaleWeightDecayByBits},
+          {"layers", layers}}},
+        {"optim",
+         {{"optimizer", s.optim.optimizer},
+          {"lr", s.optim.lr},
+          {"momentum", s.optim.momentum},
+          {"nesterov", s.optim.nesterov},
+          {"weight_decay", s.optim.weightDecay},
+          {"beta1", s.optim.beta1},
+          {"beta2", s.optim.beta2},
+          {"schedule", s.optim.schedule},
+          {"milestones", s.optim.milestones},
+          {"gamma", s.optim.gamma},
+          {"warmup_epochs", s.optim.warmupEpochs},
+          {"epochs", s.optim.epochs}}},
+        {"init_checkpoint", s.initCheckpoint},
+        {"seed", s.seed},
+        {"threads", s.threads},
+        {"log_every", s.logEvery},
+        {"state_every", s.stateEvery},
+    };
+}
+
+RunSpec fromJsonTree(const json& root) {
+    RunSpec s;
+    ObjectReader r(root, "");
+    r.read("version", s.version);
+    if (s.version != kRunSpecVersion) {
+        throw SpecError("version", "unsupported spec version " + std::to_string(s.version) +
+                                       " (this build reads version " +
+                                       std::to_string(kRunSpecVersion) + ")");
+    }
+    r.read("name", s.name);
+    if (const json* m = r.child("model")) {
+        ObjectReader o(*m, "model");
+        o.read("arch", s.model.arch);
+        o.read("in_channels", s.model.inChannels);
+        o.read("num_classes", s.model.numClasses);
+        o.finish();
+    }
+    if (const json* d = r.child("data")) {
+        ObjectReader o(*d, "data");
+        o.read("dataset", s.data.dataset);
+        o.read("path", s.data.path);
+        o.read("train_limit", s.data.trainLimit);
+        o.read("test_limit", s.data.testLimit);
+        o.read("augment", s.data.augment);
+        o.read("crop_padding", s.data.cropPadding);
+        o.read("flip", s.data.flip);
+        o.read("batch_size", s.data.batchSize);
+        o.read("eval_batch_size", s.data.evalBatchSize);
+        o.finish();
+    }
+    if (const json* m = r.child("method")) {
+        ObjectReader o(*m, "method");
+        o.read("name", s.method.name);
+        o.finish();
+    }
+    if (const json* q = r.child("quant")) {
+        ObjectReader o(*q, "quant");
+        o.read("weight_bits", s.quant.weightBits);
+        o.read("act_bits", s.quant.actBits);
+        o.read("first_last", s.quant.firstLast);
+        o.read("per_channel", s.quant.perChannel);
+        o.read("grad_scale", s.quant.gradScale);
+        o.read("scale_weight_decay_by_bits", s.quant.scaleWeightDecayByBits);
+        if (const json* layers = o.child("layers")) {
+            if (!layers->is_object()) {
+                throw SpecError("quant.layers", "must be an object keyed by layer path");
+            }
+            for (auto it = layers->begin(); it != layers->end(); ++it) {
+                const std::string path = "quant.layers." + it.key();
+                ObjectReader l(it.value(), path);
+                LayerBits b;
+                l.read("weight_bits", b.weightBits);
+                l.read("act_bits", b.actBits);
+                l.finish();
+                s.quant.layers[it.key()] = b;
+            }
+        }
+        o.finish();
+    }
+    if (const json* p = r.child("optim")) {
+        ObjectReader o(*p, "optim");
+        o.read("optimizer", s.optim.optimizer);
+        o.read("lr", s.optim.lr);
+        o.read("momentum", s.optim.momentum);
+        o.read("nesterov", s.optim.nesterov);
+        o.read("weight_decay", s.optim.weightDecay);
+        o.read("beta1", s.optim.beta1);
+        o.read("beta2", s.optim.beta2);
+        o.read("schedule", s.optim.schedule);
+        o.read("milestones", s.optim.milestones);
+        o.read("gamma", s.optim.gamma);
+        o.read("warmup_epochs", s.optim.warmupEpochs);
+        o.read("epochs", s.optim.epochs);
+        o.finish();
+    }
+    r.read("init_checkpoint", s.initCheckpoint);
+    r.read("seed", s.seed);
+    r.read("threads", s.threads);
+    r.read("log_every", s.logEvery);
+    r.read("state_every", s.stateEvery);
+    r.finish();
+    s.validate();
+    return s;
+}
+
+/// Sets root[a][b][c] = value for "a.b.c", creating objects on the way. Layer paths contain
+/// dots themselves, so "quant.layers.<layer path>.<field>" is split specially.
+void setDotted(json& root, const std::string& dotted, const json& value) {
+    std::vector<std::string> parts;
+    const std::string layersPrefix = "quant.layers.";
+    if (dotted.rfind(layersPrefix, 0) == 0) {
+        const std::string rest = dotted.substr(layersPrefix.size());
+        const auto lastDot = rest.rfind('.');
+        if (lastDot == std::string::npos || lastDot == 0) {
+            throw SpecError(dotted, "expected quant.layers.<layer>.weight_bits or .act_bits");
+        }
+        parts = {"quant", "layers", rest.substr(0, lastDot), rest.substr(lastDot + 1)};
+    } else {
+        std::stringstream ss(dotted);
+        for (std::string p; std::getline(ss, p, '.');) {
+            if (p.empty()) {
+                throw SpecError(dotted, "empty path component");
+            }
+            parts.push_back(p);
+        }
+    }
+    if (parts.empty()) {
+        throw SpecError(dotted, "empty field path");
+    }
+    json* node = &root;
+    std::string seen;
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+        seen = join(seen, parts[i]);
+        json& next = (*node)[parts[i]];
+        if (next.is_null()) {
+            next = json::object();
+        } else if (!next.is_object()) {
+            throw SpecError(seen, "is not an object, cannot set " + dotted);
+        }
+        node = &next;
+    }
+    (*node)[parts.back()] = value;
+}
+
+}  // namespace
+
+void RunSpec::validate() const {
+    if (name.empty()) {
+        throw SpecError("name", "must not be empty");
+    }
+    requireOneOf("model.arch", model.arch,
+                 {"resnet20", "resnet32", "resnet44", "resnet56", "resnet18"});
+    requireRange("model.in_channels", model.inChannels, 0, 64);
+    requireRange("model.num_classes", model.numClasses, 0, 100000);
+    requireOneOf("data.dataset", data.dataset, {"fashion-mnist", "mnist", "cifar10", "cifar100"});
+    if (data.trainLimit < 0) {
+        throw SpecError("data.train_limit", "must be >= 0 (0 = all)");
+    }
+    if (data.testLimit < 0) {
+        throw SpecError("data.test_limit", "must be >= 0 (0 = all)");
+    }
+    requireRange("data.crop_padding", data.cropPadding, -1, 16);
+    requireRange("data.batch_size", data.batchSize, 1, 65536);
+    requireRange("data.eval_batch_size", data.evalBatchSize, 1, 65536);
+    requireOneOf("method.name", method.name, {"fp", "lsq"});
+    requireBits("quant.weight_bits", quant.weightBits, false);
+    requireBits("quant.act_bits", quant.actBits, false);
+    requireOneOf("quant.first_last", quant.firstLast, {"8bit", "float", "same"});
+    requireOneOf("quant.grad_scale", quant.gradScale, {"numel", "per-sample"});
+    for (const auto& [layer, b] : quant.layers) {
+        if (layer.empty()) {
+            throw SpecError("quant.layers", "layer path must not be empty");
+        }
+        if (b.weightBits >= 0) {
+            requireBits("quant.layers." + layer + ".weight_bits", b.weightBits, true);
+        }
+        if (b.actBits >= 0) {
+            requireBits("quant.layers." + layer + ".act_bits", b.actBits, true);
+        }
+    }
+    requireOneOf("optim.optimizer", optim.optimizer, {"sgd", "adamw"});
+    if (!(optim.lr > 0.0) || optim.lr > 10.0) {
+        throw SpecError("optim.lr", "must be in (0, 10] (got " + show(optim.lr) + ")");
+    }
+    requireRange("optim.momentum", optim.momentum, 0.0, 0.999999);
+    requireRange("optim.weight_decay", optim.weightDecay, 0.0, 1.0);
+    requireRange("optim.beta1", optim.beta1, 0.0, 0.999999);
+    requireRange("optim.beta2", optim.beta2, 0.0, 0.999999);
+    requireOneOf("optim.schedule", optim.schedule, {"cosine", "step", "constant"});
+    requireRange("optim.gamma", optim.gamma, 1e-6, 1.0);
+    requireRange("optim.epochs", optim.epochs, 1, 10000);
+    requireRange("optim.warmup_epochs", optim.warmupEpochs, 0.0, double(optim.epochs));
+    for (std::size_t i = 0; i < optim.milestones.size(); ++i) {
+        const std::string f = "optim.milestones[" + std::to_string(i) + "]";
+        requireRange(f, optim.milestones[i], 1, optim.epochs);
+        if (i > 0 && optim.milestones[i] <= optim.milestones[i - 1]) {
+            throw SpecError(f, "milestones must be strictly increasing");
+        }
+    }
+    if (optim.schedule == "step" && optim.milestones.empty()) {
+        throw SpecError("optim.milestones", "the step schedule needs at least one milestone");
+    }
+    if (optim.nesterov && optim.optimizer == "sgd" && optim.momentum == 0.0) {
+        throw SpecError("optim.nesterov", "Nesterov momentum needs optim.momentum > 0");
+    }
+    requireRange("threads", threads, 0, 1024);
+    requireRange("log_every", logEvery, 1, 1000000);
+    requireRange("state_every", stateEvery, 1, 1000000);
+}
+
+RunSpec RunSpec::fromJson(const std::string& text) {
+    json root;
+    try {
+        root = json::parse(text);
+    } catch (const json::parse_error& e) {
+        throw SpecError("", std::string("not valid JSON: ") + e.what());
+    }
+    return fromJsonTree(root);
+}
+
+std::string RunSpec::toJson() const {
+    return toJsonTree(*this).dump(2);
+}
+
+RunSpec applyOverrides(const RunSpec& spec, const std::vector<std::string>& assignments) {
+    json root = toJsonTree(spec);
+    for (const std::string& a : assignments) {
+        const auto eq = a.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            throw SpecError("", "override \"" + a + "\" must look like KEY=VALUE");
+        }
+        const std::string key = a.substr(0, eq);
+        const std::string text = a.substr(eq + 1);
+        json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+        if (value.is_discarded()) {
+            value = text;  // a bare word: a string value
+        }
+        setDotted(root, key, value);
+    }
+    return fromJsonTree(root);
+}
+
+std::string defaultDatasetPath(const std::string& dataset) {
+    if (dataset == "fashion-mnist") {
+        return "/usr/share/datasets/fashion-mnist";
+    }
+    return {};
+}
+
+}  // namespace qs::session

@@ -1,0 +1,238 @@
+#include "engine/session/Session.h"
+
+#include "engine/session/EventSink.h"
+#include "engine/session/RunRecorder.h"
+#include "engine/store/RunStore.h"
+#include "engine/train/Trainer.h"
+
+#include <torch/version.h>
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+namespace qs::session {
+
+namespace fs = std::filesystem;
+
+/// Observers of one Session. Delivery holds the mutex, so once Subscription::reset() returns
+/// the observer is never called again.
+struct Subscription::Hub {
+    std::mutex mutex;
+    std::map<int, Observer*> observers;
+    int nextId = 1;
+
+    void deliver(const EventBatch& batch) {
+        std::lock_guard<std::mutex> lock(mutex);
+        for (auto& [id, observer] : observers) {
+            observer->onEvents(batch);
+        }
+    }
+};
+
+Subscription::~Subscription() {
+    reset();
+}
+
+Subscription::Subscription(Subscription&& other) noexcept
+    : m_hub(std::move(other.m_hub)), m_id(other.m_id) {
+    other.m_id = 0;
+}
+
+Subscription& Subscription::operator=(Subscription&& other) noexcept {
+    if (this != &other) {
+        reset();
+        m_hub = std::move(other.m_hub);
+        m_id = other.m_id;
+        other.m_id = 0;
+    }
+    return *this;
+}
+
+void Subscription::reset() {
+    if (auto hub = m_hub.lock()) {
+        std::lock_guard<std::mutex> lock(hub->mutex);
+        hub->observers.erase(m_id);
+    }
+    m_hub.reset();
+    m_id = 0;
+}
+
+bool Session::Control::checkpoint() {
+    if (paused.load()) {
+        std::unique_lock<std::mutex> lock(mutex);
+        resumed.wait(lock, [this] { return !paused.load() || cancel.load(); });
+    }
+    return !cancel.load();
+}
+
+Session::Session() : m_hub(std::make_shared<Subscription::Hub>()) {}
+
+Session::~Session() {
+    cancel();
+    if (m_worker.joinable()) {
+        m_worker.join();
+    }
+}
+
+Subscription Session::subscribe(Observer* observer) {
+    std::lock_guard<std::mutex> lock(m_hub->mutex);
+    const int id = m_hub->nextId++;
+    m_hub->observers[id] = observer;
+    return Subscription(m_hub, id);
+}
+
+namespace {
+
+std::string versionsJson() {
+    return std::string("{\"quantscape\": \"") + QS_VERSION + "\", \"libtorch\": \"" +
+           TORCH_VERSION + "\"}";
+}
+
+}  // namespace
+
+int64_t Session::start(const RunSpec& spec, const SessionOptions& options) {
+    if (isRunning()) {
+        throw std::logic_error("a job is already running in this session");
+    }
+    spec.validate();
+    int64_t runId = 0;
+    if (!options.dbPath.empty()) {
+        auto store = store::RunStore::open(options.dbPath);
+        runId = store->createRun(spec.name, spec.toJson(), versionsJson());
+        const std::string runDir =
+            (fs::path(options.outDir) / ("run-" + std::to_string(runId))).string();
+        store->setCheckpointDir(runId, fs::absolute(runDir).string());
+    }
+    launch(spec, options, runId, false);
+    return runId;
+}
+
+void Session::resumeRun(int64_t runId, const SessionOptions& options) {
+    if (isRunning()) {
+        throw std::logic_error("a job is already running in this session");
+    }
+    if (options.dbPath.empty()) {
+        throw std::invalid_argument("resuming a run needs its run store (--db)");
+    }
+    auto store = store::RunStore::open(options.dbPath);
+    const auto record = store->run(runId);
+    if (!record) {
+        throw std::invalid_argument("no run with id " + std::to_string(runId) + " in " +
+                                    options.dbPath);
+    }
+    if (record->status == store::status::kFinished) {
+        throw std::invalid_argument("run " + std::to_string(runId) + " has already finished");
+    }
+    if (record->status == store::status::kRunning || record->status == store::status::kPaused) {
+        throw std::invalid_argument("run " + std::to_string(runId) + " is " + record->status +
+                                    " in another process");
+    }
+    const fs::path last = fs::path(record->checkpointDir) / "last.safetensors";
+    if (record->checkpointDir.empty() || !fs::exists(last)) {
+        throw std::invalid_argument(
+            "run " + std::to_string(runId) +
+            " has no checkpoint to resume from (it stopped before its first "
+            "epoch ended); start it again instead");
+    }
+    RunSpec spec = RunSpec::fromJson(record->specJson);
+    SessionOptions opts = options;
+    opts.outDir = fs::path(record->checkpointDir).parent_path().string();
+    launch(spec, opts, runId, true);
+}
+
+void Session::launch(RunSpec spec, SessionOptions options, int64_t runId, bool resuming) {
+    if (m_worker.joinable()) {
+        m_worker.join();
+    }
+    m_control = std::make_shared<Control>();
+    m_running = true;
+    m_worker = std::thread([this, spec = std::move(spec), options = std::move(options), runId,
+                            resuming, control = m_control, hub = m_hub]() {
+        std::unique_ptr<store::RunStore> store;
+        std::unique_ptr<RunRecorder> recorder;
+        auto deliver = [&](const EventBatch& batch) {
+            if (recorder) {
+                try {
+                    recorder->onEvents(batch);
+                } catch (const std::exception& e) {
+                    // The store failing must not take training down: say so and go on.
+                    EventBatch warning{batch.runId, {LogLine{LogLevel::Error, e.what()}}};
+                    hub->deliver(warning);
+                }
+            }
+            hub->deliver(batch);
+        };
+        EventSink sink(runId, options.eventInterval, deliver);
+        Finished finished;
+        try {
+            std::string runDir;
+            if (!options.dbPath.empty()) {
+                store = store::RunStore::open(options.dbPath);
+                recorder = std::make_unique<RunRecorder>(*store, runId);
+                runDir = (fs::path(options.outDir) / ("run-" + std::to_string(runId))).string();
+                if (resuming) {
+                    store->setStatus(runId, store::status::kRunning);
+                }
+            } else {
+                runDir = (fs::path(options.outDir) / ("run-" + spec.name)).string();
+            }
+            train::TrainerContext ctx{control.get(), &sink, runDir, resuming};
+            finished = train::runTraining(spec, ctx);
+        } catch (const std::exception& e) {
+            finished.status = "failed";
+            finished.error = e.what();
+        }
+        finished.runId = runId;
+        sink.post(finished);
+        sink.flush();
+        {
+            std::lock_guard<std::mutex> lock(control->mutex);
+            m_finished = finished;
+        }
+        m_running = false;
+    });
+}
+
+void Session::pause() {
+    if (m_control) {
+        m_control->paused = true;
+    }
+}
+
+void Session::resume() {
+    if (m_control) {
+        {
+            std::lock_guard<std::mutex> lock(m_control->mutex);
+            m_control->paused = false;
+        }
+        m_control->resumed.notify_all();
+    }
+}
+
+void Session::cancel() {
+    if (m_control) {
+        {
+            std::lock_guard<std::mutex> lock(m_control->mutex);
+            m_control->cancel = true;
+        }
+        m_control->resumed.notify_all();
+    }
+}
+
+bool Session::isRunning() const {
+    return m_running.load();
+}
+
+bool Session::isPaused() const {
+    return m_control && m_control->paused.load();
+}
+
+Finished Session::wait() {
+    if (m_worker.joinable()) {
+        m_worker.join();
+    }
+    return m_finished;
+}
+
+}  // namespace qs::session

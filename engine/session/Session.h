@@ -1,0 +1,100 @@
+// Session: runs one job (training a RunSpec) on its own worker thread, with pause, resume and
+// cancel, and delivers batched events to observers. The recorder that writes the run store is
+// attached by the Session itself.
+#pragma once
+
+#include "engine/session/Events.h"
+#include "engine/session/RunSpec.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace qs::session {
+
+struct SessionOptions {
+    std::string dbPath;          ///< run store file; empty = do not record
+    std::string outDir = ".";    ///< checkpoints go to outDir/run-<id>/ (or run-<name> without db)
+    double eventInterval = 0.1;  ///< seconds between event batches
+};
+
+class Session;
+
+/// RAII subscription: unsubscribes when destroyed, whichever side goes first.
+class Subscription {
+public:
+    Subscription() = default;
+    ~Subscription();
+    Subscription(Subscription&& other) noexcept;
+    Subscription& operator=(Subscription&& other) noexcept;
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+    void reset();
+
+private:
+    friend class Session;
+    struct Hub;
+    Subscription(std::shared_ptr<Hub> hub, int id) : m_hub(std::move(hub)), m_id(id) {}
+    std::weak_ptr<Hub> m_hub;
+    int m_id = 0;
+};
+
+/// Example:
+///   qs::session::Session session;
+///   auto sub = session.subscribe(myObserver);
+///   session.start(RunSpec::fromJson(text), {.dbPath = "runs.sqlite"});
+///   session.wait();
+class Session {
+public:
+    Session();
+    /// Cancels a running job and joins the worker.
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    /// The observer must outlive the subscription token.
+    Subscription subscribe(Observer* observer);
+
+    /// Validates the spec, creates the run in the store, and starts the worker. Returns the run
+    /// id (0 without a store). Throws SpecError, StoreError, or std::logic_error when a job is
+    /// already running.
+    int64_t start(const RunSpec& spec, const SessionOptions& options);
+    /// Continues an interrupted, failed or cancelled run from its last epoch checkpoint, with
+    /// the spec recorded in the store (options.dbPath is required). Rows recorded after that
+    /// checkpoint are dropped so the run's history has no duplicate steps.
+    void resumeRun(int64_t runId, const SessionOptions& options);
+
+    void pause();
+    void resume();
+    void cancel();
+    bool isRunning() const;
+    bool isPaused() const;
+    /// Blocks until the worker has ended; returns its Finished event.
+    Finished wait();
+
+    /// Control block the worker polls; public for the trainer, not for callers.
+    struct Control {
+        std::atomic<bool> cancel{false};
+        std::atomic<bool> paused{false};
+        std::mutex mutex;
+        std::condition_variable resumed;
+        /// Blocks while paused; returns false when cancelled.
+        bool checkpoint();
+    };
+
+private:
+    void launch(RunSpec spec, SessionOptions options, int64_t runId, bool resuming);
+
+    std::shared_ptr<Subscription::Hub> m_hub;
+    std::shared_ptr<Control> m_control;
+    std::thread m_worker;
+    std::atomic<bool> m_running{false};
+    Finished m_finished;
+};
+
+}  // namespace qs::session

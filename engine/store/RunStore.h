@@ -1,0 +1,128 @@
+// The run store: every run, its metrics and per-layer quantizer states in one SQLite file.
+// Qt-free and torch-free (sqlite3 C API). WAL mode, foreign keys on, a schema version with
+// forward migrations, batched writes in transactions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace qs::store {
+
+/// Any failure of the store: open, schema, locked or corrupt file, bad query. The message names
+/// the database file and what went wrong.
+class StoreError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Status strings kept in runs.status.
+namespace status {
+inline constexpr const char* kQueued = "queued";
+inline constexpr const char* kRunning = "running";
+inline constexpr const char* kPaused = "paused";
+inline constexpr const char* kFinished = "finished";
+inline constexpr const char* kFailed = "failed";
+inline constexpr const char* kCancelled = "cancelled";
+inline constexpr const char* kInterrupted = "interrupted";
+}  // namespace status
+
+/// One row of `runs`. Times are ISO-8601 UTC strings ("2026-11-21T23:53:15Z").
+struct RunRecord {
+    int64_t id = 0;
+    std::string name;
+    std::string status;
+    std::string specJson;
+    std::string createdAt;
+    std::string updatedAt;
+    std::string finishedAt;  ///< empty while running
+    std::string host;
+    int64_t pid = 0;       ///< process that runs/ran it; used to detect interrupted runs
+    std::string versions;  ///< JSON object of library versions
+    std::string checkpointDir;
+    std::string error;                           ///< last error message for failed runs
+    std::map<std::string, double> finalMetrics;  ///< e.g. "eval/acc" -> 0.91
+};
+
+/// One scalar metric at a global training step ("train/loss", "eval/acc", ...).
+struct MetricRow {
+    int64_t step = 0;
+    std::string key;
+    double value = 0.0;
+};
+
+/// One layer's quantizer state at a step. bits == 0 means that slot is float (no quantizer).
+struct LayerStateRow {
+    int64_t step = 0;
+    std::string layer;  ///< parameter path, e.g. "layer1.0.conv1"
+    int weightBits = 0;
+    int actBits = 0;
+    std::vector<double> weightSteps;  ///< one per tensor or per output channel
+    double actStep = 0.0;
+    double weightError = 0.0;  ///< mean squared quantization error of the weights
+    double actError = 0.0;
+    double weightClipRate = 0.0;  ///< fraction of elements clipped to -Qn or Qp
+    double actClipRate = 0.0;
+};
+
+/// Example:
+///   auto store = qs::store::RunStore::open("/tmp/runs.sqlite");
+///   int64_t id = store->createRun("demo", specJson, "{}");
+///   store->appendMetrics(id, {{10, "train/loss", 1.2}});
+///   store->setStatus(id, qs::store::status::kFinished);
+class RunStore {
+public:
+    /// Opens or creates the store, applies migrations, and marks runs whose owning process is
+    /// gone (same host, pid not alive) and whose status is running/paused as "interrupted".
+    /// Throws StoreError naming the file for a locked, corrupt or non-SQLite file.
+    static std::unique_ptr<RunStore> open(const std::string& path);
+    ~RunStore();
+    RunStore(const RunStore&) = delete;
+    RunStore& operator=(const RunStore&) = delete;
+
+    static int currentSchemaVersion();
+    int schemaVersion() const;
+    const std::string& path() const { return m_path; }
+
+    /// Creates a run with status "running", this host and this pid. Returns its id.
+    int64_t createRun(const std::string& name, const std::string& specJson,
+                      const std::string& versionsJson);
+    /// Sets the status (and for failed runs the error); sets finishedAt for terminal states
+    /// (finished, failed, cancelled). Re-claims the run for this process (pid) when it becomes
+    /// running again, as a resumed run does.
+    void setStatus(int64_t runId, const std::string& status, const std::string& error = {});
+    void setCheckpointDir(int64_t runId, const std::string& dir);
+    void setFinalMetrics(int64_t runId, const std::map<std::string, double>& metrics);
+    void renameRun(int64_t runId, const std::string& name);
+    /// Deletes the run and all its rows (foreign keys cascade).
+    void deleteRun(int64_t runId);
+
+    /// Appends rows in one transaction: all of them are committed or none.
+    void appendMetrics(int64_t runId, const std::vector<MetricRow>& rows);
+    void appendLayerStates(int64_t runId, const std::vector<LayerStateRow>& rows);
+
+    std::vector<RunRecord> listRuns() const;  ///< newest first
+    std::optional<RunRecord> run(int64_t runId) const;
+    /// Metrics of a run ordered by step; key empty = every key.
+    std::vector<MetricRow> metrics(int64_t runId, const std::string& key = {}) const;
+    /// Layer states of a run ordered by step then layer; step < 0 = every step.
+    std::vector<LayerStateRow> layerStates(int64_t runId, int64_t step = -1) const;
+    /// The last step that has layer states (-1 if none).
+    int64_t lastLayerStateStep(int64_t runId) const;
+
+    /// Runs `PRAGMA integrity_check`; returns "ok" or the first problem.
+    std::string integrityCheck() const;
+
+private:
+    explicit RunStore(std::string path);
+    std::string m_path;
+    sqlite3* m_db = nullptr;
+};
+
+}  // namespace qs::store

@@ -1,0 +1,555 @@
+#include "engine/train/Trainer.h"
+
+#include "engine/io/TensorIO.h"
+#include "engine/util/Threads.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+namespace qs::train {
+
+using session::EventSink;
+using session::RunSpec;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kCheckpointFormat = "quantscape-checkpoint-1";
+constexpr double kPi = 3.14159265358979323846;
+
+bool isQuantizerTensor(const std::string& name) {
+    return name.find("weight_quantizer.") != std::string::npos ||
+           name.find("input_quantizer.") != std::string::npos;
+}
+
+/// Learning rate at a fractional epoch position.
+double learningRate(const session::OptimSpec& o, int epoch, double epochProgress) {
+    const double t = epoch + epochProgress;
+    if (o.warmupEpochs > 0.0 && t < o.warmupEpochs) {
+        return o.lr * (t + 1e-3) / o.warmupEpochs;
+    }
+    if (o.schedule == "cosine") {
+        const double span = std::max(1e-9, double(o.epochs) - o.warmupEpochs);
+        const double f = std::min(1.0, (t - o.warmupEpochs) / span);
+        return o.lr * 0.5 * (1.0 + std::cos(kPi * f));
+    }
+    if (o.schedule == "step") {
+        double lr = o.lr;
+        for (int m : o.milestones) {
+            if (epoch >= m) {
+                lr *= o.gamma;
+            }
+        }
+        return lr;
+    }
+    return o.lr;
+}
+
+/// Parameter groups: weights of conv/linear layers get weight decay (scaled down at low bits
+/// when the spec asks); BN, biases and step sizes get none.
+std::vector<torch::optim::OptimizerParamGroup> parameterGroups(const RunSpec& spec,
+                                                               models::ResNetImpl& model) {
+    std::map<std::string, double> decayOfWeight;
+    for (const auto& [path, cfg] : layerConfigs(spec, model)) {
+        double wd = spec.optim.weightDecay;
+        if (spec.quant.scaleWeightDecayByBits && cfg.weightBits > 0 && cfg.weightBits < 4) {
+            wd *= std::ldexp(1.0, cfg.weightBits - 4);
+        }
+        decayOfWeight[path + ".weight"] = wd;
+    }
+    std::map<double, std::vector<torch::Tensor>> byDecay;
+    for (const auto& item : model.named_parameters()) {
+        auto it = decayOfWeight.find(item.key());
+        byDecay[it == decayOfWeight.end() ? 0.0 : it->second].push_back(item.value());
+    }
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    for (auto& [wd, params] : byDecay) {
+        if (spec.optim.optimizer == "sgd") {
+            auto opts = std::make_unique<torch::optim::SGDOptions>(spec.optim.lr);
+            opts->momentum(spec.optim.momentum).nesterov(spec.optim.nesterov).weight_decay(wd);
+            groups.emplace_back(params, std::move(opts));
+        } else {
+            auto opts = std::make_unique<torch::optim::AdamWOptions>(spec.optim.lr);
+            opts->betas({spec.optim.beta1, spec.optim.beta2}).weight_decay(wd);
+            groups.emplace_back(params, std::move(opts));
+        }
+    }
+    return groups;
+}
+
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const RunSpec& spec,
+                                                       models::ResNetImpl& model) {
+    auto groups = parameterGroups(spec, model);
+    if (spec.optim.optimizer == "sgd") {
+        return std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(spec.optim.lr)
+                                                               .momentum(spec.optim.momentum)
+                                                               .nesterov(spec.optim.nesterov));
+    }
+    return std::make_unique<torch::optim::AdamW>(
+        groups,
+        torch::optim::AdamWOptions(spec.optim.lr).betas({spec.optim.beta1, spec.optim.beta2}));
+}
+
+void setLearningRate(torch::optim::Optimizer& opt, double lr) {
+    for (auto& group : opt.param_groups()) {
+        group.options().set_lr(lr);
+    }
+}
+
+std::string optimizerKey(const torch::Tensor& p) {
+    return c10::guts::to_string(p.unsafeGetTensorImpl());
+}
+
+/// Optimizer state as named tensors ("optimizer/<param>/<field>"), for exact resume.
+io::NamedTensors optimizerTensors(torch::optim::Optimizer& opt, models::ResNetImpl& model) {
+    io::NamedTensors out;
+    auto& state = opt.state();
+    for (const auto& item : model.named_parameters()) {
+        auto it = state.find(optimizerKey(item.value()));
+        if (it == state.end()) {
+            continue;
+        }
+        const std::string prefix = "optimizer/" + item.key() + "/";
+        if (auto* sgd = dynamic_cast<torch::optim::SGDParamState*>(it->second.get())) {
+            out.emplace_back(prefix + "momentum_buffer", sgd->momentum_buffer());
+        } else if (auto* adam = dynamic_cast<torch::optim::AdamWParamState*>(it->second.get())) {
+            out.emplace_back(prefix + "exp_avg", adam->exp_avg());
+            out.emplace_back(prefix + "exp_avg_sq", adam->exp_avg_sq());
+            out.emplace_back(prefix + "step", torch::tensor({adam->step()}, torch::kLong));
+        }
+    }
+    return out;
+}
+
+void restoreOptimizer(torch::optim::Optimizer& opt, models::ResNetImpl& model,
+                      const std::map<std::string, torch::Tensor>& tensors,
+                      const std::string& file) {
+    auto& state = opt.state();
+    const bool sgd = dynamic_cast<torch::optim::SGD*>(&opt) != nullptr;
+    auto need = [&](const std::string& name, const torch::Tensor& like) {
+        auto it = tensors.find(name);
+        if (it == tensors.end()) {
+            return torch::Tensor();
+        }
+        if (it->second.sizes() != like.sizes()) {
+            throw std::runtime_error(file + ": tensor '" + name + "' has the wrong shape");
+        }
+        return it->second.to(like.scalar_type());
+    };
+    for (const auto& item : model.named_parameters()) {
+        const std::string prefix = "optimizer/" + item.key() + "/";
+        if (sgd) {
+            torch::Tensor buf = need(prefix + "momentum_buffer", item.value());
+            if (buf.defined()) {
+                auto s = std::make_unique<torch::optim::SGDParamState>();
+                s->momentum_buffer(buf);
+                state[optimizerKey(item.value())] = std::move(s);
+            }
+        } else {
+            torch::Tensor m = need(prefix + "exp_avg", item.value());
+            torch::Tensor v = need(prefix + "exp_avg_sq", item.value());
+            auto stepIt = tensors.find(prefix + "step");
+            if (m.defined() && v.defined() && stepIt != tensors.end() &&
+                stepIt->second.numel() == 1) {
+                auto s = std::make_unique<torch::optim::AdamWParamState>();
+                s->exp_avg(m);
+                s->exp_avg_sq(v);
+                s->step(stepIt->second.to(torch::kLong).item<int64_t>());
+                state[optimizerKey(item.value())] = std::move(s);
+            }
+        }
+    }
+}
+
+io::NamedTensors modelTensors(models::ResNetImpl& model) {
+    io::NamedTensors out;
+    for (const auto& item : model.named_parameters()) {
+        out.emplace_back(item.key(), item.value());
+    }
+    for (const auto& item : model.named_buffers()) {
+        out.emplace_back(item.key(), item.value());
+    }
+    return out;
+}
+
+std::vector<session::LayerState> collectLayerStates(const RunSpec& spec,
+                                                    models::ResNetImpl& model) {
+    std::vector<session::LayerState> out;
+    for (auto& [path, layer] : model.quantLayers()) {
+        session::LayerState st;
+        st.layer = path;
+        st.weightShape = layer->weightShape();
+        st.paramCount = layer->quantWeight().numel();
+        if (auto wq = layer->weightQuantizer()) {
+            const quant::QuantizerState q = wq->state();
+            st.weightBits = q.bits;
+            st.weightSteps = q.steps;
+            st.weightError = q.lastError;
+            st.weightClipRate = q.clipRate;
+        }
+        if (auto aq = layer->inputQuantizer()) {
+            const quant::QuantizerState q = aq->state();
+            st.actBits = q.bits;
+            st.actStep = q.steps.empty() ? 0.0 : q.steps.front();
+            st.actError = q.lastError;
+            st.actClipRate = q.clipRate;
+        }
+        out.push_back(std::move(st));
+    }
+    return out;
+}
+
+void setObserving(models::ResNetImpl& model, bool on) {
+    for (auto& [path, layer] : model.quantLayers()) {
+        if (auto q = layer->weightQuantizer()) {
+            q->setObserving(on);
+        }
+        if (auto q = layer->inputQuantizer()) {
+            q->setObserving(on);
+        }
+    }
+}
+
+std::string formatSeconds(double s) {
+    std::ostringstream os;
+    os.precision(1);
+    os << std::fixed << s << " s";
+    return os.str();
+}
+
+class Clock {
+public:
+    double seconds() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+    }
+
+private:
+    std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+std::vector<std::pair<std::string, quant::LayerQuantConfig>> layerConfigs(
+    const RunSpec& spec, models::ResNetImpl& model) {
+    std::vector<std::pair<std::string, quant::LayerQuantConfig>> out;
+    const auto layers = model.quantLayers();
+    std::set<std::string> known;
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        const std::string& path = layers[i].first;
+        known.insert(path);
+        quant::LayerQuantConfig cfg;
+        cfg.perChannel = spec.quant.perChannel;
+        cfg.gradScale = spec.quant.gradScale == "per-sample" ? quant::GradScaleMode::PerSample
+                                                             : quant::GradScaleMode::Numel;
+        if (spec.isQuantized()) {
+            cfg.weightBits = spec.quant.weightBits;
+            cfg.actBits = spec.quant.actBits;
+            const bool firstOrLast = i == 0 || i + 1 == layers.size();
+            if (firstOrLast && spec.quant.firstLast == "8bit") {
+                cfg.weightBits = cfg.actBits = 8;
+            } else if (firstOrLast && spec.quant.firstLast == "float") {
+                cfg.weightBits = cfg.actBits = 0;
+            }
+            auto it = spec.quant.layers.find(path);
+            if (it != spec.quant.layers.end()) {
+                if (it->second.weightBits >= 0) {
+                    cfg.weightBits = it->second.weightBits;
+                }
+                if (it->second.actBits >= 0) {
+                    cfg.actBits = it->second.actBits;
+                }
+            }
+        }
+        out.emplace_back(path, cfg);
+    }
+    for (const auto& [path, bits] : spec.quant.layers) {
+        if (!known.count(path)) {
+            std::string hint = layers.empty()
+                                   ? std::string()
+                                   : " (e.g. \"" + layers[1 % layers.size()].first + "\")";
+            throw session::SpecError(
+                "quant.layers." + path,
+                "no quantizable layer with this path in " + spec.model.arch + hint);
+        }
+    }
+    return out;
+}
+
+models::ResNet buildModel(const RunSpec& spec, int64_t inChannels, int64_t numClasses) {
+    models::ResNet model(
+        models::ResNetOptions(spec.model.arch)
+            .in_channels(spec.model.inChannels > 0 ? spec.model.inChannels : inChannels)
+            .num_classes(spec.model.numClasses > 0 ? spec.model.numClasses : numClasses));
+    for (auto& [path, cfg] : layerConfigs(spec, *model)) {
+        for (auto& [p, layer] : model->quantLayers()) {
+            if (p == path) {
+                layer->configureQuantizers(cfg);
+            }
+        }
+    }
+    return model;
+}
+
+void loadModelWeights(models::ResNetImpl& model, const std::string& path) {
+    io::LoadedTensors file;
+    try {
+        file = io::loadTensors(path);
+    } catch (const io::FormatError& e) {
+        throw std::runtime_error(std::string("cannot load checkpoint: ") + e.what());
+    }
+    torch::NoGradGuard noGrad;
+    for (auto& [name, target] : modelTensors(model)) {
+        auto it = file.tensors.find(name);
+        if (it == file.tensors.end()) {
+            if (isQuantizerTensor(name)) {
+                continue;  // a float checkpoint: this quantizer initialises from data
+            }
+            throw std::runtime_error(path + ": tensor '" + name + "' is missing (is this a " +
+                                     "checkpoint of the same architecture?)");
+        }
+        if (it->second.sizes() != target.sizes()) {
+            std::ostringstream os;
+            os << path << ": tensor '" << name << "' has shape " << it->second.sizes()
+               << " but the model expects " << target.sizes();
+            throw std::runtime_error(os.str());
+        }
+        target.copy_(it->second.to(target.scalar_type()));
+    }
+}
+
+std::pair<double, double> evaluate(models::ResNetImpl& model, const data::TensorSet& set,
+                                   int batchSize) {
+    torch::NoGradGuard noGrad;
+    const bool wasTraining = model.is_training();
+    model.eval();
+    double lossSum = 0.0;
+    int64_t correct = 0;
+    const int64_t n = set.size();
+    for (int64_t b = 0; b < n; b += batchSize) {
+        const int64_t len = std::min<int64_t>(batchSize, n - b);
+        torch::Tensor x = set.images.narrow(0, b, len);
+        torch::Tensor y = set.labels.narrow(0, b, len);
+        torch::Tensor logits = model.forward(x);
+        lossSum += torch::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
+        correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+    }
+    model.train(wasTraining);
+    return {n ? lossSum / double(n) : 0.0, n ? double(correct) / double(n) : 0.0};
+}
+
+session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
+    EventSink& sink = *ctx.sink;
+    session::Finished result;
+    result.runId = sink.runId();
+    auto log = [&](session::LogLevel level, const std::string& text) {
+        sink.post(session::LogLine{level, text});
+    };
+    const Clock clock;
+    try {
+        const int threads = engine::applyThreadCount(spec.threads);
+        torch::manual_seed(spec.seed);
+        sink.post(session::Progress{"loading data", 0, spec.optim.epochs, 0, 0, 0.0, -1.0});
+        sink.flush();
+        const data::ImageSet trainRaw = data::readSplit(spec.data, true);
+        const data::ImageSet testRaw = data::readSplit(spec.data, false);
+        const data::Normalization norm = data::normalizationFor(spec.data.dataset, trainRaw);
+        const data::TensorSet train =
+            data::toTensors(trainRaw, norm, spec.data.trainLimit, spec.seed);
+        const data::TensorSet test =
+            data::toTensors(testRaw, norm, spec.data.testLimit, spec.seed + 1);
+        if (train.size() < 2) {
+            throw std::runtime_error("the training split has fewer than 2 images");
+        }
+        log(session::LogLevel::Info,
+            "data: " + spec.data.dataset + " train " + std::to_string(train.size()) + ", test " +
+                std::to_string(test.size()) + " images of " + std::to_string(trainRaw.channels) +
+                "x" + std::to_string(trainRaw.height) + "x" + std::to_string(trainRaw.width) +
+                "; threads " + std::to_string(threads));
+
+        models::ResNet model = buildModel(spec, trainRaw.channels, trainRaw.numClasses);
+        if (!spec.initCheckpoint.empty() && !ctx.resume) {
+            loadModelWeights(*model, spec.initCheckpoint);
+            log(session::LogLevel::Info, "warm start from " + spec.initCheckpoint);
+        }
+        auto optimizer = makeOptimizer(spec, *model);
+
+        int startEpoch = 0;
+        int64_t step = 0;
+        double bestAcc = 0.0;
+        const std::string lastPath = (fs::path(ctx.runDir) / "last.safetensors").string();
+        if (ctx.resume) {
+            const io::LoadedTensors ck = io::loadTensors(lastPath);
+            loadModelWeights(*model, lastPath);
+            restoreOptimizer(*optimizer, *model, ck.tensors, lastPath);
+            auto meta = [&](const char* key) {
+                auto it = ck.metadata.find(key);
+                if (it == ck.metadata.end()) {
+                    throw std::runtime_error(lastPath + ": metadata '" + key + "' is missing");
+                }
+                return it->second;
+            };
+            startEpoch = std::stoi(meta("epoch")) + 1;
+            step = std::stoll(meta("step"));
+            bestAcc = std::stod(meta("best_eval_acc"));
+            log(session::LogLevel::Info, "resuming after epoch " + std::to_string(startEpoch) +
+                                             " (step " + std::to_string(step) + ")");
+        }
+
+        const int64_t n = train.size();
+        const int64_t batch = std::min<int64_t>(spec.data.batchSize, n);
+        // A last batch of one sample would break BatchNorm in training mode: drop it.
+        const int64_t stepsPerEpoch = n / batch + ((n % batch) >= 2 ? 1 : 0);
+        const int64_t totalSteps = stepsPerEpoch * spec.optim.epochs;
+        const int padding =
+            spec.data.cropPadding >= 0 ? spec.data.cropPadding : (trainRaw.height >= 32 ? 4 : 2);
+
+        session::LayerStates initial{step, collectLayerStates(spec, *model)};
+        sink.post(initial);
+        model->train();
+
+        double stepSecondsSum = 0.0;
+        int64_t timedSteps = 0;
+        std::pair<double, double> lastEval{0.0, 0.0};
+        double lastTrainLoss = 0.0;
+        bool cancelled = false;
+        const double trainStart = clock.seconds();
+        const int64_t stepAtStart = step;
+
+        for (int epoch = startEpoch; epoch < spec.optim.epochs && !cancelled; ++epoch) {
+            const std::vector<int64_t> order = data::epochOrder(n, spec.seed, epoch);
+            std::mt19937_64 augRng(spec.seed * 1000003ull + uint64_t(epoch));
+            double windowLoss = 0.0;
+            int64_t windowCorrect = 0, windowCount = 0, windowSteps = 0;
+            for (int64_t b = 0; b < stepsPerEpoch; ++b) {
+                if (ctx.control && ctx.control->paused.load()) {
+                    sink.post(session::Progress{"paused", epoch + 1, spec.optim.epochs, step,
+                                                totalSteps, clock.seconds(), -1.0});
+                    sink.flush();
+                }
+                if (ctx.control && !ctx.control->checkpoint()) {
+                    cancelled = true;
+                    break;
+                }
+                const Clock stepClock;
+                const int64_t begin = b * batch, end = std::min(n, begin + batch);
+                auto [x, y] = data::gatherBatch(train, order, begin, end);
+                if (spec.data.augment) {
+                    x = data::augmentBatch(x, padding, spec.data.flip, augRng);
+                }
+                const double lr =
+                    learningRate(spec.optim, epoch, double(b) / double(stepsPerEpoch));
+                setLearningRate(*optimizer, lr);
+                const bool observe = spec.isQuantized() && step % spec.stateEvery == 0;
+                if (observe) {
+                    setObserving(*model, true);
+                }
+                torch::Tensor logits = model->forward(x);
+                torch::Tensor loss = torch::cross_entropy_loss(logits, y);
+                optimizer->zero_grad();
+                loss.backward();
+                optimizer->step();
+                if (observe) {
+                    setObserving(*model, false);
+                }
+                const double lossValue = loss.item<double>();
+                if (!std::isfinite(lossValue)) {
+                    throw std::runtime_error("the training loss became " +
+                                             std::to_string(lossValue) + " at step " +
+                                             std::to_string(step) + " (learning rate too high?)");
+                }
+                ++step;
+                stepSecondsSum += stepClock.seconds();
+                ++timedSteps;
+                windowLoss += lossValue;
+                windowCorrect += logits.argmax(1).eq(y).sum().item<int64_t>();
+                windowCount += end - begin;
+                ++windowSteps;
+                lastTrainLoss = lossValue;
+                if (step % spec.logEvery == 0 || b + 1 == stepsPerEpoch) {
+                    sink.post(session::StepMetrics{
+                        step,
+                        epoch + 1,
+                        {{"train/loss", windowLoss / double(windowSteps)},
+                         {"train/acc", double(windowCorrect) / double(windowCount)},
+                         {"lr", lr}}});
+                    windowLoss = 0.0;
+                    windowCorrect = windowCount = windowSteps = 0;
+                }
+                if (observe) {
+                    sink.post(session::LayerStates{step, collectLayerStates(spec, *model)});
+                }
+                const double elapsed = clock.seconds() - trainStart;
+                const double perStep = elapsed / double(std::max<int64_t>(1, step - stepAtStart));
+                sink.post(session::Progress{"training", epoch + 1, spec.optim.epochs, step,
+                                            totalSteps, clock.seconds(),
+                                            perStep * double(totalSteps - step)});
+            }
+            if (cancelled) {
+                break;
+            }
+            sink.post(session::Progress{"evaluating", epoch + 1, spec.optim.epochs, step,
+                                        totalSteps, clock.seconds(), -1.0});
+            if (spec.isQuantized()) {
+                setObserving(*model, true);
+            }
+            lastEval = evaluate(*model, test, spec.data.evalBatchSize);
+            setObserving(*model, false);
+            bestAcc = std::max(bestAcc, lastEval.second);
+            sink.post(session::EpochEval{epoch + 1, step, lastEval.first, lastEval.second});
+            sink.post(session::LayerStates{step, collectLayerStates(spec, *model)});
+            log(session::LogLevel::Info,
+                "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(spec.optim.epochs) +
+                    ": eval loss " + std::to_string(lastEval.first) + ", eval acc " +
+                    std::to_string(lastEval.second) + " (" + formatSeconds(clock.seconds()) + ")");
+
+            if (!ctx.runDir.empty()) {
+                fs::create_directories(ctx.runDir);
+                io::NamedTensors tensors = modelTensors(*model);
+                io::NamedTensors opt = optimizerTensors(*optimizer, *model);
+                tensors.insert(tensors.end(), opt.begin(), opt.end());
+                const std::map<std::string, std::string> meta{
+                    {"format", kCheckpointFormat},
+                    {"spec", spec.toJson()},
+                    {"epoch", std::to_string(epoch)},
+                    {"step", std::to_string(step)},
+                    {"best_eval_acc", std::to_string(bestAcc)},
+                    {"eval_acc", std::to_string(lastEval.second)},
+                };
+                const std::string epochPath =
+                    (fs::path(ctx.runDir) / ("epoch-" + std::to_string(epoch + 1) + ".safetensors"))
+                        .string();
+                io::saveTensors(epochPath, tensors, meta);
+                io::saveTensors(lastPath, tensors, meta);
+                result.checkpoint = lastPath;
+            }
+            sink.flush();
+        }
+
+        result.status = cancelled ? "cancelled" : "finished";
+        result.finalMetrics = {
+            {"eval/loss", lastEval.first},
+            {"eval/acc", lastEval.second},
+            {"eval/best_acc", bestAcc},
+            {"train/loss", lastTrainLoss},
+            {"time/step_ms", timedSteps ? 1000.0 * stepSecondsSum / double(timedSteps) : 0.0},
+            {"time/total_s", clock.seconds()},
+            {"steps", double(step)},
+        };
+        if (cancelled) {
+            result.finalMetrics.erase("eval/loss");
+            result.finalMetrics.erase("eval/acc");
+        }
+    } catch (const std::exception& e) {
+        result.status = "failed";
+        result.error = e.what();
+        log(session::LogLevel::Error, e.what());
+    }
+    return result;
+}
+
+}  // namespace qs::train
