@@ -90,8 +90,6 @@ ResNetImpl::ResNetImpl(ResNetOptions options) : m_options(std::move(options)) {
         stages.push_back(register_module("layer" + std::to_string(s + 1), stage));
     }
     fc = register_module("fc", quant::QLinear(quant::QLinearOptions(in, m_options.num_classes())));
-    // Zero-init the last BN of each residual branch is left out: plain He init trains fine
-    // for these depths and keeps the float baseline standard.
 }
 
 torch::Tensor ResNetImpl::forward(torch::Tensor x) {

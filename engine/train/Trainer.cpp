@@ -544,10 +544,15 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
             result.finalMetrics.erase("eval/loss");
             result.finalMetrics.erase("eval/acc");
         }
+    } catch (const c10::Error& e) {
+        // Torch's own checks: the message without the C++ backtrace is the useful part.
+        result.status = "failed";
+        result.error = e.what_without_backtrace();
+        log(session::LogLevel::Error, result.error);
     } catch (const std::exception& e) {
         result.status = "failed";
         result.error = e.what();
-        log(session::LogLevel::Error, e.what());
+        log(session::LogLevel::Error, result.error);
     }
     return result;
 }

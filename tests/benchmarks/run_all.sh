@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every benchmark and prints their tables (about 10 minutes on 2 cores).
+# Usage: tests/benchmarks/run_all.sh [BUILD_DIR] [THREADS]   (THREADS default: all cores)
+set -euo pipefail
+build=${1:-build}
+threads=${2:-$(nproc)}
+bench="$build/tests/benchmarks"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "### machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo
+echo "### fused LSQ function vs composite reference"
+"$bench/bench_lsq_kernel" "$threads"
+echo
+echo "### training step: ours (C++)"
+ours=$("$bench/bench_step" "$threads" 30)
+echo "$ours"
+echo
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  echo "### training step: PyTorch Python reference"
+  ref=$(/usr/bin/python3 tests/benchmarks/lsq_step_pytorch.py "$threads" 30)
+  echo "$ref"
+  echo
+  echo "### ours vs PyTorch Python, LSQ W4A4 step (ratio < 1: ours faster)"
+  printf '%-14s %10s %12s %8s\n' input "ours ms" "PyTorch ms" ratio
+  paste <(echo "$ours" | awk 'NR>2 {print $1, $3}') <(echo "$ref" | awk 'NR>2 {print $3}') |
+    awk '{printf "%-14s %10.1f %12.1f %8.3f\n", $1, $2, $3, $2/$3}'
+else
+  echo "python3-torch is not installed: skipping the PyTorch reference (packaging/setup.sh installs it)"
+fi
+echo
+echo "### accuracy (Fashion-MNIST, ResNet-20)"
+"$bench/bench_accuracy" "$work/accuracy" "$threads"
