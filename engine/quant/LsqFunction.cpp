@@ -10,7 +10,9 @@
 namespace qs::quant {
 
 QuantRange QuantRange::of(int bits, bool isSigned) {
-    TORCH_CHECK(bits >= 1 && bits <= 16, "LSQ: bit-width must be 1..16, got ", bits);
+    // A signed 1-bit range would have Qp = 0, and g = 1/sqrt(N Qp) would be infinite.
+    TORCH_CHECK(bits >= (isSigned ? 2 : 1) && bits <= 16, "LSQ: bit-width must be ",
+                isSigned ? "2" : "1", "..16 for this range, got ", bits);
     if (isSigned) {
         return {std::ldexp(1.0, bits - 1), std::ldexp(1.0, bits - 1) - 1.0};
     }

@@ -323,12 +323,18 @@ void setDotted(json& root, const std::string& dotted, const json& value) {
         }
         parts = {"quant", "layers", rest.substr(0, lastDot), rest.substr(lastDot + 1)};
     } else {
-        std::stringstream ss(dotted);
-        for (std::string p; std::getline(ss, p, '.');) {
-            if (p.empty()) {
+        std::size_t begin = 0;
+        while (true) {
+            const std::size_t dot = dotted.find('.', begin);
+            const std::string part = dotted.substr(begin, dot == std::string::npos ? dot : dot - begin);
+            if (part.empty()) {
                 throw SpecError(dotted, "empty path component");
             }
-            parts.push_back(p);
+            parts.push_back(part);
+            if (dot == std::string::npos) {
+                break;
+            }
+            begin = dot + 1;
         }
     }
     if (parts.empty()) {
@@ -378,10 +384,11 @@ void RunSpec::validate() const {
         if (layer.empty()) {
             throw SpecError("quant.layers", "layer path must not be empty");
         }
-        if (b.weightBits >= 0) {
+        // -1 means "keep the uniform default" (the field was left out).
+        if (b.weightBits != -1) {
             requireBits("quant.layers." + layer + ".weight_bits", b.weightBits, true);
         }
-        if (b.actBits >= 0) {
+        if (b.actBits != -1) {
             requireBits("quant.layers." + layer + ".act_bits", b.actBits, true);
         }
     }
@@ -419,7 +426,8 @@ RunSpec RunSpec::fromJson(const std::string& text) {
     json root;
     try {
         root = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+        // parse_error, and out_of_range for numbers beyond double (1e400).
         throw SpecError("", std::string("not valid JSON: ") + e.what());
     }
     return fromJsonTree(root);
