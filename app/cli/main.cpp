@@ -126,8 +126,7 @@ const std::vector<std::string> kResultHeader = {"run",     "name",     "method",
 
 int reportEnd(const session::Finished& f) {
     if (f.status == "failed") {
-        std::cerr << "error: " << f.error << "\n";
-        return 1;
+        return 1;  // the error itself reached stderr through the progress printer's log
     }
     if (f.status == "cancelled") {
         std::cerr << "cancelled: resume with `quantscape-cli train --resume " << f.runId << "`\n";
@@ -171,6 +170,7 @@ int cmdTrain(cli::Args& args) {
                 "--preset and --set");
         }
         session::SessionOptions so{opts.dbPath, opts.outDir};
+        so.threads = opts.threads;
         const auto record = store::RunStore::open(opts.dbPath)->run(resumeId);
         session::Finished f = runJob([&](session::Session& s) { s.resumeRun(resumeId, so); });
         const session::RunSpec spec = session::RunSpec::fromJson(record ? record->specJson : "{}");

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -230,6 +231,11 @@ SafetensorsFile SafetensorsFile::load(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) {
         throw FormatError(ioError(path, "cannot open"));
+    }
+    // fopen succeeds on a folder, whose ftell is LONG_MAX: refuse it before sizing a buffer.
+    if (std::error_code ec; std::filesystem::is_directory(path, ec)) {
+        std::fclose(f);
+        throw FormatError(path + ": cannot open: is a directory");
     }
     std::vector<uint8_t> bytes;
     bool ok = std::fseek(f, 0, SEEK_END) == 0;

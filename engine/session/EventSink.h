@@ -19,14 +19,14 @@ public:
 
     /// Queues an event; delivers the batch when the interval has passed since the last one.
     void post(Event event) {
-        if (std::holds_alternative<Progress>(event) && m_progressIndex >= 0) {
-            m_batch.events[std::size_t(m_progressIndex)] = std::move(event);
-        } else {
-            if (std::holds_alternative<Progress>(event)) {
-                m_progressIndex = int64_t(m_batch.events.size());
+        if (std::holds_alternative<Progress>(event)) {
+            // Only the newest progress matters; moving it to the end keeps the batch in order.
+            if (m_progressIndex >= 0) {
+                m_batch.events.erase(m_batch.events.begin() + m_progressIndex);
             }
-            m_batch.events.push_back(std::move(event));
+            m_progressIndex = int64_t(m_batch.events.size());
         }
+        m_batch.events.push_back(std::move(event));
         const auto now = std::chrono::steady_clock::now();
         if (std::chrono::duration<double>(now - m_last).count() >= m_interval) {
             flush();

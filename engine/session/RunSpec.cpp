@@ -326,7 +326,8 @@ void setDotted(json& root, const std::string& dotted, const json& value) {
         std::size_t begin = 0;
         while (true) {
             const std::size_t dot = dotted.find('.', begin);
-            const std::string part = dotted.substr(begin, dot == std::string::npos ? dot : dot - begin);
+            const std::string part =
+                dotted.substr(begin, dot == std::string::npos ? dot : dot - begin);
             if (part.empty()) {
                 throw SpecError(dotted, "empty path component");
             }

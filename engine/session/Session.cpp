@@ -1,5 +1,6 @@
 #include "engine/session/Session.h"
 
+#include "engine/io/Safetensors.h"
 #include "engine/session/EventSink.h"
 #include "engine/session/RunRecorder.h"
 #include "engine/store/RunStore.h"
@@ -91,9 +92,13 @@ std::string versionsJson() {
 
 }  // namespace
 
-int64_t Session::start(const RunSpec& spec, const SessionOptions& options) {
+int64_t Session::start(const RunSpec& specIn, const SessionOptions& options) {
     if (isRunning()) {
         throw std::logic_error("a job is already running in this session");
+    }
+    RunSpec spec = specIn;
+    if (options.threads >= 0) {
+        spec.threads = options.threads;
     }
     spec.validate();
     int64_t runId = 0;
@@ -135,9 +140,26 @@ void Session::resumeRun(int64_t runId, const SessionOptions& options) {
             " has no checkpoint to resume from (it stopped before its first "
             "epoch ended); start it again instead");
     }
+    // The checkpoint's step: rows recorded after it (the unfinished epoch) are recorded again.
+    int64_t checkpointStep = 0;
+    try {
+        const io::SafetensorsFile ck = io::SafetensorsFile::load(last.string());
+        auto it = ck.metadata().find("step");
+        if (it == ck.metadata().end()) {
+            throw io::FormatError(last.string() + ": metadata 'step' is missing");
+        }
+        checkpointStep = std::stoll(it->second);
+    } catch (const std::logic_error&) {  // stoll: invalid_argument, out_of_range
+        throw io::FormatError(last.string() + ": metadata 'step' is not a number");
+    }
+    store->truncateAfter(runId, checkpointStep);
     RunSpec spec = RunSpec::fromJson(record->specJson);
     SessionOptions opts = options;
     opts.outDir = fs::path(record->checkpointDir).parent_path().string();
+    if (options.threads >= 0) {
+        // Another thread count can change the last bits of the results: that is the user's call.
+        spec.threads = options.threads;
+    }
     launch(spec, opts, runId, true);
 }
 
@@ -182,6 +204,7 @@ void Session::launch(RunSpec spec, SessionOptions options, int64_t runId, bool r
         } catch (const std::exception& e) {
             finished.status = "failed";
             finished.error = e.what();
+            sink.post(LogLine{LogLevel::Error, finished.error});
         }
         finished.runId = runId;
         sink.post(finished);

@@ -21,6 +21,7 @@ struct SessionOptions {
     std::string dbPath;          ///< run store file; empty = do not record
     std::string outDir = ".";    ///< checkpoints go to outDir/run-<id>/ (or run-<name> without db)
     double eventInterval = 0.1;  ///< seconds between event batches
+    int threads = -1;            ///< >= 0: overrides the spec's thread count (0 = all cores)
 };
 
 class Session;

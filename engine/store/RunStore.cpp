@@ -689,6 +689,20 @@ void RunStore::deleteRun(int64_t runId) {
     tx.commit();
 }
 
+void RunStore::truncateAfter(int64_t runId, int64_t step) {
+    ConnectionLock lock(m_db);
+    const std::string what = "cannot truncate run " + std::to_string(runId);
+    Transaction tx(m_db, m_path, Transaction::Kind::Write, what);
+    for (const char* sql : {"DELETE FROM metrics WHERE run_id = ?1 AND step > ?2",
+                            "DELETE FROM layer_states WHERE run_id = ?1 AND step > ?2"}) {
+        Statement remove(m_db, m_path, sql, what);
+        remove.bind(1, runId);
+        remove.bind(2, step);
+        remove.step();
+    }
+    tx.commit();
+}
+
 void RunStore::appendMetrics(int64_t runId, const std::vector<MetricRow>& rows) {
     if (rows.empty()) {
         return;

@@ -102,6 +102,9 @@ public:
     void renameRun(int64_t runId, const std::string& name);
     /// Deletes the run and all its rows (foreign keys cascade).
     void deleteRun(int64_t runId);
+    /// Deletes the run's metrics and layer states recorded after `step`, in one transaction:
+    /// a run resumed from a checkpoint at that step records them again.
+    void truncateAfter(int64_t runId, int64_t step);
 
     /// Appends rows in one transaction: all of them are committed or none.
     void appendMetrics(int64_t runId, const std::vector<MetricRow>& rows);

@@ -215,6 +215,13 @@ void setObserving(models::ResNetImpl& model, bool on) {
     }
 }
 
+/// Round-trippable text for checkpoint metadata (std::to_string keeps only 6 decimals).
+std::string exactText(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
 std::string formatSeconds(double s) {
     std::ostringstream os;
     os.precision(1);
@@ -303,7 +310,21 @@ void loadModelWeights(models::ResNetImpl& model, const std::string& path) {
         throw std::runtime_error(std::string("cannot load checkpoint: ") + e.what());
     }
     torch::NoGradGuard noGrad;
-    for (auto& [name, target] : modelTensors(model)) {
+    const io::NamedTensors targets = modelTensors(model);
+    std::set<std::string> expected;
+    for (const auto& item : targets) {
+        expected.insert(item.first);
+    }
+    for (const auto& item : file.tensors) {
+        // Quantizer tensors of layers that are float in this run, and optimizer state, are
+        // legitimately left over; any other tensor means another architecture.
+        if (!expected.count(item.first) && !isQuantizerTensor(item.first) &&
+            item.first.rfind("optimizer/", 0) != 0) {
+            throw std::runtime_error(path + ": tensor '" + item.first + "' has no place in this " +
+                                     "model (is this a checkpoint " + "of the same architecture?)");
+        }
+    }
+    for (const auto& [name, target] : targets) {
         auto it = file.tensors.find(name);
         if (it == file.tensors.end()) {
             if (isQuantizerTensor(name)) {
@@ -408,8 +429,10 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
         const int padding =
             spec.data.cropPadding >= 0 ? spec.data.cropPadding : (trainRaw.height >= 32 ? 4 : 2);
 
-        session::LayerStates initial{step, collectLayerStates(spec, *model)};
-        sink.post(initial);
+        if (!ctx.resume) {
+            // A resumed run already has the states recorded at its checkpoint's step.
+            sink.post(session::LayerStates{step, collectLayerStates(spec, *model)});
+        }
         model->train();
 
         double stepSecondsSum = 0.0;
@@ -513,12 +536,9 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                 io::NamedTensors opt = optimizerTensors(*optimizer, *model);
                 tensors.insert(tensors.end(), opt.begin(), opt.end());
                 const std::map<std::string, std::string> meta{
-                    {"format", kCheckpointFormat},
-                    {"spec", spec.toJson()},
-                    {"epoch", std::to_string(epoch)},
-                    {"step", std::to_string(step)},
-                    {"best_eval_acc", std::to_string(bestAcc)},
-                    {"eval_acc", std::to_string(lastEval.second)},
+                    {"format", kCheckpointFormat},         {"spec", spec.toJson()},
+                    {"epoch", std::to_string(epoch)},      {"step", std::to_string(step)},
+                    {"best_eval_acc", exactText(bestAcc)}, {"eval_acc", exactText(lastEval.second)},
                 };
                 const std::string epochPath =
                     (fs::path(ctx.runDir) / ("epoch-" + std::to_string(epoch + 1) + ".safetensors"))

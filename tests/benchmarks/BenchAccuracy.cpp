@@ -50,15 +50,16 @@ int main(int argc, char** argv) {
     std::filesystem::remove_all(work);
     std::filesystem::create_directories(work);
     const Row fp = train(applyOverrides(preset("demo-float"), {"threads=" + threads}), work);
-    std::printf("ResNet-20 on Fashion-MNIST (test set, 10,000 images), threads=%s\n", threads.c_str());
-    std::printf("%-10s %8s %10s %10s %10s %9s\n", "run", "epochs", "test acc", "vs float", "step ms",
-                "time s");
+    std::printf("ResNet-20 on Fashion-MNIST (test set, 10,000 images), threads=%s\n",
+                threads.c_str());
+    std::printf("%-10s %8s %10s %10s %10s %9s\n", "run", "epochs", "test acc", "vs float",
+                "step ms", "time s");
     std::printf("%-10s %8d %9.2f%% %10s %10.1f %9.0f\n", "float", 3, 100 * fp.acc, "-", fp.stepMs,
                 fp.seconds);
     for (const char* p : {"lsq-w4a4", "lsq-w3a3", "lsq-w2a2"}) {
-        const Row q = train(applyOverrides(preset(p), {"threads=" + threads,
-                                                        "init_checkpoint=" + fp.checkpoint}),
-                            work);
+        const Row q = train(
+            applyOverrides(preset(p), {"threads=" + threads, "init_checkpoint=" + fp.checkpoint}),
+            work);
         std::printf("%-10s %8d %9.2f%% %+9.2fpt %10.1f %9.0f\n", p, 1, 100 * q.acc,
                     100 * (q.acc - fp.acc), q.stepMs, q.seconds);
     }

@@ -32,7 +32,8 @@ double stepMs(qs::session::RunSpec spec, int64_t channels, int64_t size, int ste
         loss.backward();
         opt.step();
         const double ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
         if (i >= 5) {
             times.push_back(ms);
         }
@@ -46,8 +47,9 @@ double stepMs(qs::session::RunSpec spec, int64_t channels, int64_t size, int ste
 int main(int argc, char** argv) {
     const int threads = qs::engine::applyThreadCount(argc > 1 ? std::atoi(argv[1]) : 0);
     const int steps = argc > 2 ? std::atoi(argv[2]) : 30;
-    std::printf("ResNet-20 training step, batch 128, SGD momentum, %d thread(s), median of %d steps\n",
-                threads, steps);
+    std::printf(
+        "ResNet-20 training step, batch 128, SGD momentum, %d thread(s), median of %d steps\n",
+        threads, steps);
     std::printf("%-14s %10s %10s %10s\n", "input", "float ms", "LSQ ms", "LSQ/float");
     for (auto [channels, size] : {std::pair<int64_t, int64_t>{1, 28}, {3, 32}}) {
         qs::session::RunSpec fp;
