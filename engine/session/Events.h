@@ -38,6 +38,20 @@ struct LayerStates {
     std::vector<LayerState> layers;
 };
 
+/// Histogram of one layer's latent weights and its quantization grid (codes k in [-qn, qp] sit
+/// at k * stepSize), for the layer a viewer asked for with Session::requestHistogram.
+struct WeightHistogram {
+    int64_t step = 0;
+    std::string layer;
+    double lo = 0.0;  ///< left edge of the first bin
+    double hi = 0.0;  ///< right edge of the last bin
+    std::vector<double> counts;
+    int bits = 0;           ///< 0: float weights, no grid
+    double stepSize = 0.0;  ///< per-tensor step (mean over channels when per-channel)
+    double qn = 0.0;
+    double qp = 0.0;
+};
+
 /// Evaluation on the test split at the end of an epoch.
 struct EpochEval {
     int epoch = 0;
@@ -73,7 +87,8 @@ struct Finished {
     std::string checkpoint;  ///< path of the final checkpoint, if any
 };
 
-using Event = std::variant<StepMetrics, LayerStates, EpochEval, LogLine, Progress, Finished>;
+using Event =
+    std::variant<StepMetrics, LayerStates, EpochEval, LogLine, Progress, Finished, WeightHistogram>;
 
 /// A burst of events in the order they happened.
 struct EventBatch {

@@ -45,8 +45,8 @@ void RunRecorder::onEvents(const EventBatch& batch) {
                            }
                            m_phase = p.phase;
                        },
-                       [&](const Finished& f) { finished = &f; },
-                       [](const LogLine&) {},
+                       [&](const Finished& f) { finished = &f; }, [](const LogLine&) {},
+                       [](const WeightHistogram&) {},  // a view, not part of the record
                    },
                    event);
     }

@@ -3,10 +3,9 @@
 #include "engine/io/Safetensors.h"
 #include "engine/session/EventSink.h"
 #include "engine/session/RunRecorder.h"
+#include "engine/session/Versions.h"
 #include "engine/store/RunStore.h"
 #include "engine/train/Trainer.h"
-
-#include <torch/version.h>
 
 #include <filesystem>
 #include <iostream>
@@ -86,8 +85,11 @@ Subscription Session::subscribe(Observer* observer) {
 namespace {
 
 std::string versionsJson() {
-    return std::string("{\"quantscape\": \"") + QS_VERSION + "\", \"libtorch\": \"" +
-           TORCH_VERSION + "\"}";
+    std::string json = "{";
+    for (const auto& [name, version] : engineVersions()) {
+        json += (json.size() > 1 ? ", \"" : "\"") + name + "\": \"" + version + "\"";
+    }
+    return json + "}";
 }
 
 }  // namespace
@@ -168,6 +170,12 @@ void Session::launch(RunSpec spec, SessionOptions options, int64_t runId, bool r
         m_worker.join();
     }
     m_control = std::make_shared<Control>();
+    {
+        // A layer chosen before the run started (or in the previous run) stays chosen.
+        std::lock_guard<std::mutex> lock(m_histogramMutex);
+        m_control->histogramLayer = m_histogramLayer;
+        m_control->histogramRequested = !m_histogramLayer.empty();
+    }
     m_running = true;
     m_worker = std::thread([this, spec = std::move(spec), options = std::move(options), runId,
                             resuming, control = m_control, hub = m_hub]() {
@@ -245,6 +253,16 @@ void Session::cancel() {
 
 bool Session::isRunning() const {
     return m_running.load();
+}
+
+void Session::requestHistogram(const std::string& layer) {
+    std::lock_guard<std::mutex> lock(m_histogramMutex);
+    m_histogramLayer = layer;
+    if (m_control) {
+        std::lock_guard<std::mutex> controlLock(m_control->mutex);
+        m_control->histogramLayer = layer;
+        m_control->histogramRequested = true;
+    }
 }
 
 bool Session::isPaused() const {

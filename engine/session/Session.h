@@ -74,6 +74,9 @@ public:
     void resume();
     void cancel();
     bool isRunning() const;
+    /// From now on the job streams a WeightHistogram of this layer's weights every few steps
+    /// (and once at once); an empty name stops it. Unknown layers are ignored.
+    void requestHistogram(const std::string& layer);
     bool isPaused() const;
     /// Blocks until the worker has ended; returns its Finished event.
     Finished wait();
@@ -86,6 +89,10 @@ public:
         std::condition_variable resumed;
         /// Blocks while paused; returns false when cancelled.
         bool checkpoint();
+        /// The layer whose weight histogram is streamed (guarded by mutex) and a flag set when
+        /// it changes, so the worker answers a new request at the next step.
+        std::string histogramLayer;
+        std::atomic<bool> histogramRequested{false};
     };
 
 private:
@@ -94,6 +101,8 @@ private:
     std::shared_ptr<Subscription::Hub> m_hub;
     std::shared_ptr<Control> m_control;
     std::thread m_worker;
+    std::mutex m_histogramMutex;
+    std::string m_histogramLayer;
     std::atomic<bool> m_running{false};
     Finished m_finished;
 };

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -202,6 +203,65 @@ std::vector<session::LayerState> collectLayerStates(const RunSpec& spec,
         out.push_back(std::move(st));
     }
     return out;
+}
+
+/// Histogram of a layer's latent weights over a range that also covers its quantization grid.
+std::optional<session::WeightHistogram> weightHistogram(models::ResNetImpl& model,
+                                                        const std::string& layer, int64_t step) {
+    constexpr int kBins = 80;
+    for (auto& [path, l] : model.quantLayers()) {
+        if (path != layer) {
+            continue;
+        }
+        torch::NoGradGuard noGrad;
+        const torch::Tensor w = l->quantWeight().detach();
+        session::WeightHistogram h;
+        h.step = step;
+        h.layer = layer;
+        h.lo = w.min().item<double>();
+        h.hi = w.max().item<double>();
+        if (auto q = l->weightQuantizer()) {
+            const quant::QuantRange range = quant::QuantRange::of(q->options().bits(), true);
+            h.bits = q->options().bits();
+            h.stepSize = q->step_size.detach().mean().item<double>();
+            h.qn = range.qn;
+            h.qp = range.qp;
+            h.lo = std::min(h.lo, -(range.qn + 0.5) * h.stepSize);
+            h.hi = std::max(h.hi, (range.qp + 0.5) * h.stepSize);
+        }
+        if (!(h.hi > h.lo)) {
+            h.hi = h.lo + 1e-6;
+        }
+        const torch::Tensor counts =
+            torch::histc(w.to(torch::kDouble), kBins, h.lo, h.hi).contiguous();
+        h.counts.assign(counts.data_ptr<double>(), counts.data_ptr<double>() + counts.numel());
+        return h;
+    }
+    return std::nullopt;
+}
+
+/// Posts the histogram of the layer a viewer asked for: at once after a new request, then
+/// every `every` steps.
+void postHistogram(session::Session::Control* control, session::EventSink& sink,
+                   models::ResNetImpl& model, int64_t step, int every) {
+    if (!control) {
+        return;
+    }
+    const bool fresh = control->histogramRequested.exchange(false);
+    if (!fresh && step % every != 0) {
+        return;
+    }
+    std::string layer;
+    {
+        std::lock_guard<std::mutex> lock(control->mutex);
+        layer = control->histogramLayer;
+    }
+    if (layer.empty()) {
+        return;
+    }
+    if (auto h = weightHistogram(model, layer, step)) {
+        sink.post(std::move(*h));
+    }
 }
 
 void setObserving(models::ResNetImpl& model, bool on) {
@@ -506,6 +566,7 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                 if (observe) {
                     sink.post(session::LayerStates{step, collectLayerStates(spec, *model)});
                 }
+                postHistogram(ctx.control, sink, *model, step, spec.logEvery);
                 const double elapsed = clock.seconds() - trainStart;
                 const double perStep = elapsed / double(std::max<int64_t>(1, step - stepAtStart));
                 sink.post(session::Progress{"training", epoch + 1, spec.optim.epochs, step,

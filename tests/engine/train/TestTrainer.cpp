@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <numeric>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -217,6 +218,7 @@ private Q_SLOTS:
 
     void floatRunLearnsAndWritesCheckpoints();
     void lsqRunRecordsLayerStates();
+    void histogramStreamsTheRequestedLayer();
     void sameSeedReproducesEveryNumber_data();
     void sameSeedReproducesEveryNumber();
     void observerGetsThrottledBatches();
@@ -414,6 +416,42 @@ void TestTrainer::lsqRunRecordsLayerStates() {
         moved += at1[i].weightSteps != at8[i].weightSteps ? 1 : 0;
     }
     QVERIFY2(moved > 10, qPrintable(QString::number(moved)));
+}
+
+void TestTrainer::histogramStreamsTheRequestedLayer() {
+    RunSpec spec = tinySpec("histogram");
+    spec.method.name = "lsq";
+    spec.optim.epochs = 1;
+    Recorder recorder;
+    Session session;
+    Subscription sub = session.subscribe(&recorder);
+    session.requestHistogram("layer1.0.conv1");  // chosen before the run: it stays chosen
+    session.start(spec, options(0.01));
+    QCOMPARE(session.wait().status, std::string("finished"));
+
+    const std::vector<WeightHistogram> hs = recorder.events<WeightHistogram>();
+    // At once (the fresh request at step 1), then every log_every = 2 steps of 8.
+    QCOMPARE(hs.size(), size_t(5));
+    for (const WeightHistogram& h : hs) {
+        QCOMPARE(h.layer, std::string("layer1.0.conv1"));
+        QCOMPARE(h.bits, 4);
+        QCOMPARE(h.qn, 8.0);
+        QCOMPARE(h.qp, 7.0);
+        QVERIFY(h.stepSize > 0.0);
+        // The range covers the whole grid, and every one of the 16x16x3x3 weights is counted.
+        QVERIFY(h.lo <= -8.0 * h.stepSize && h.hi >= 7.0 * h.stepSize);
+        QCOMPARE(std::accumulate(h.counts.begin(), h.counts.end(), 0.0), 2304.0);
+    }
+    QVERIFY(hs.front().step < hs.back().step);
+
+    // An unknown layer yields nothing, and the run is unaffected.
+    Recorder quiet;
+    Session other;
+    Subscription otherSub = other.subscribe(&quiet);
+    other.requestHistogram("no.such.layer");
+    other.start(spec, options(0.01));
+    QCOMPARE(other.wait().status, std::string("finished"));
+    QVERIFY(quiet.events<WeightHistogram>().empty());
 }
 
 void TestTrainer::sameSeedReproducesEveryNumber_data() {
