@@ -49,7 +49,9 @@ BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, int64_t stride) {
     conv1 = register_module(
         "conv1", quant::QConv2d(quant::QConv2dOptions(in, out, 3).stride(stride).padding(1)));
     bn1 = register_module("bn1", batchNorm(out));
-    conv2 = register_module("conv2", quant::QConv2d(quant::QConv2dOptions(out, out, 3).padding(1)));
+    // conv2 applies the ReLU after bn1 itself: fused into its input quantizer when quantized.
+    conv2 = register_module(
+        "conv2", quant::QConv2d(quant::QConv2dOptions(out, out, 3).padding(1).input_relu(true)));
     bn2 = register_module("bn2", batchNorm(out));
     if (stride != 1 || in != out) {
         downsample = register_module(
@@ -60,8 +62,7 @@ BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, int64_t stride) {
 }
 
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
-    torch::Tensor out = torch::relu(bn1(conv1(x)));
-    out = bn2(conv2(out));
+    torch::Tensor out = bn2(conv2(bn1(conv1(x))));
     out += downsample ? downsample->forward(x) : x;
     return torch::relu(out);
 }

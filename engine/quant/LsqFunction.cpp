@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 namespace qs::quant {
@@ -40,15 +41,19 @@ void forwardKernel(const float* v, float* out, int64_t n, float s, float qn, flo
 /// Forward plus the quantization-error and clip statistics, in the same pass.
 QS_VECTOR_CLONES
 void forwardStatsKernel(const float* v, float* out, int64_t n, float s, float qn, float qp,
-                        double& sqErr, int64_t& clipped) {
+                        bool reluReference, double& sqErr, int64_t& clipped) {
     float err = 0.f;
     int64_t clip = 0;
+    // With a fused ReLU, values below 0 are the ReLU's doing, not clipping; the reference is
+    // what the float network would feed the layer.
+    const float floor = reluReference ? 0.f : -std::numeric_limits<float>::infinity();
+    const float low = reluReference ? -std::numeric_limits<float>::infinity() : -qn;
     for (int64_t i = 0; i < n; ++i) {
         const float x = v[i] / s;
-        clip += (x < -qn) | (x > qp);
+        clip += (x < low) | (x > qp);
         const float q = std::nearbyint(std::min(std::max(x, -qn), qp)) * s;
         out[i] = q;
-        const float d = q - v[i];
+        const float d = q - std::max(v[i], floor);
         err += d * d;
     }
     sqErr += err;
@@ -72,6 +77,13 @@ double backwardKernel(const float* v, const float* go, float* gv, int64_t n, flo
         acc += go[i] * ds;
     }
     return acc;
+}
+
+/// Work items per task: below ~64k elements a parallel region costs more than it saves (its
+/// barrier spins on the other core), so small tensors (most weights) run inline.
+int64_t grainFor(int64_t itemSize) {
+    constexpr int64_t kMinParallelElements = 65536;
+    return std::max<int64_t>(1, kMinParallelElements / std::max<int64_t>(1, itemSize));
 }
 
 }  // namespace
@@ -99,23 +111,25 @@ torch::Tensor LsqFunction::forward(torch::autograd::AutogradContext* ctx, const 
     const int64_t inner = channels == 1 ? kChunk : (n == 0 ? 0 : n / channels);
     const int64_t items = channels == 1 ? (n + kChunk - 1) / kChunk : channels;
     if (stats == nullptr) {
-        at::parallel_for(0, items, 1, [&](int64_t b, int64_t e) {
+        at::parallel_for(0, items, grainFor(inner), [&](int64_t b, int64_t e) {
             for (int64_t c = b; c < e; ++c) {
                 const int64_t begin = c * inner, len = std::min(inner, n - begin);
                 forwardKernel(pv + begin, po + begin, len, ps[channels == 1 ? 0 : c], fqn, fqp);
             }
         });
     } else {
+        const bool reluReference = stats->reluReference;
         std::vector<double> err(std::size_t(items), 0.0);
         std::vector<int64_t> clip(std::size_t(items), 0);
-        at::parallel_for(0, items, 1, [&](int64_t b, int64_t e) {
+        at::parallel_for(0, items, grainFor(inner), [&](int64_t b, int64_t e) {
             for (int64_t c = b; c < e; ++c) {
                 const int64_t begin = c * inner, len = std::min(inner, n - begin);
                 forwardStatsKernel(pv + begin, po + begin, len, ps[channels == 1 ? 0 : c], fqn, fqp,
-                                   err[c], clip[c]);
+                                   reluReference, err[c], clip[c]);
             }
         });
         *stats = LsqStats{};
+        stats->reluReference = reluReference;
         for (int64_t c = 0; c < items; ++c) {
             stats->sumSquaredError += err[c];
             stats->clipped += clip[c];
@@ -150,7 +164,7 @@ torch::autograd::variable_list LsqFunction::backward(torch::autograd::AutogradCo
     const int64_t inner = channels == 1 ? kChunk : (n == 0 ? 0 : n / channels);
     const int64_t items = channels == 1 ? (n + kChunk - 1) / kChunk : channels;
     std::vector<double> partial(std::size_t(items), 0.0);
-    at::parallel_for(0, items, 1, [&](int64_t b, int64_t e) {
+    at::parallel_for(0, items, grainFor(inner), [&](int64_t b, int64_t e) {
         for (int64_t c = b; c < e; ++c) {
             const int64_t begin = c * inner, len = std::min(inner, n - begin);
             partial[c] = backwardKernel(pv + begin, pgo + begin, pgv + begin, len,

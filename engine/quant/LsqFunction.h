@@ -18,6 +18,9 @@ struct QuantRange {
 
 /// Statistics gathered in the forward pass at no extra pass over memory.
 struct LsqStats {
+    /// In: the input arrives before its ReLU and the unsigned range applies it (a fused
+    /// ReLU): the error is measured against max(v, 0), and only values above Qp count as clipped.
+    bool reluReference = false;
     double sumSquaredError = 0.0;  ///< sum (v_hat - v)^2
     int64_t clipped = 0;           ///< elements with v/s outside [-qn, qp]
     int64_t count = 0;

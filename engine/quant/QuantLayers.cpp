@@ -26,12 +26,17 @@ void QuantLayer::configureQuantizers(const LayerQuantConfig& config) {
     if (config.actBits > 0) {
         QuantizerOptions o(config.actBits, m_inputSigned);
         o.grad_scale(config.gradScale);
+        o.relu_input(m_inputRelu && !m_inputSigned);
         m_inputQuantizer = self.register_module("input_quantizer", Quantizer(o));
     }
 }
 
 torch::Tensor QuantLayer::quantizeInput(const torch::Tensor& x) {
-    return m_inputQuantizer ? m_inputQuantizer->forward(x) : x;
+    if (m_inputQuantizer && m_inputQuantizer->options().relu_input()) {
+        return m_inputQuantizer->forward(x);  // the unsigned range is the ReLU
+    }
+    const torch::Tensor in = m_inputRelu ? torch::relu(x) : x;
+    return m_inputQuantizer ? m_inputQuantizer->forward(in) : in;
 }
 
 torch::Tensor QuantLayer::quantizeWeight(const torch::Tensor& w) {
@@ -39,7 +44,7 @@ torch::Tensor QuantLayer::quantizeWeight(const torch::Tensor& w) {
 }
 
 QConv2dImpl::QConv2dImpl(QConv2dOptions options)
-    : QuantLayer(options.input_signed()), m_options(std::move(options)) {
+    : QuantLayer(options.input_signed(), options.input_relu()), m_options(std::move(options)) {
     reset();
 }
 
@@ -60,7 +65,7 @@ torch::Tensor QConv2dImpl::forward(const torch::Tensor& x) {
 }
 
 QLinearImpl::QLinearImpl(QLinearOptions options)
-    : QuantLayer(options.input_signed()), m_options(std::move(options)) {
+    : QuantLayer(options.input_signed(), false), m_options(std::move(options)) {
     reset();
 }
 

@@ -30,12 +30,14 @@ public:
     Quantizer weightQuantizer() const { return m_weightQuantizer; }
     Quantizer inputQuantizer() const { return m_inputQuantizer; }
     bool inputSigned() const { return m_inputSigned; }
+    bool inputRelu() const { return m_inputRelu; }
     virtual const torch::Tensor& quantWeight() const = 0;
     virtual int64_t outChannels() const = 0;
     std::vector<int64_t> weightShape() const { return quantWeight().sizes().vec(); }
 
 protected:
-    explicit QuantLayer(bool inputSigned) : m_inputSigned(inputSigned) {}
+    QuantLayer(bool inputSigned, bool inputRelu)
+        : m_inputSigned(inputSigned), m_inputRelu(inputRelu) {}
     virtual torch::nn::Module& asModule() = 0;
     /// Applies the slots: returns (possibly quantized) input and weight.
     torch::Tensor quantizeInput(const torch::Tensor& x);
@@ -45,6 +47,7 @@ private:
     Quantizer m_weightQuantizer{nullptr};
     Quantizer m_inputQuantizer{nullptr};
     bool m_inputSigned;
+    bool m_inputRelu;
 };
 
 struct QConv2dOptions {
@@ -58,6 +61,9 @@ struct QConv2dOptions {
     TORCH_ARG(bool, bias) = false;
     /// Whether the input can be negative (signed activation range); post-ReLU inputs are not.
     TORCH_ARG(bool, input_signed) = false;
+    /// The input arrives before its ReLU and the layer applies it; with an (unsigned) input
+    /// quantizer the ReLU is fused into it. The forward is the same as ReLU then this layer.
+    TORCH_ARG(bool, input_relu) = false;
 };
 
 class QConv2dImpl : public torch::nn::Module, public QuantLayer {

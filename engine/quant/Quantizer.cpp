@@ -29,6 +29,8 @@ void QuantizerImpl::initializeFrom(const torch::Tensor& x) {
     torch::Tensor meanAbs;
     if (m_options.channels() > 0) {
         meanAbs = x.detach().abs().reshape({x.size(0), -1}).mean(1);
+    } else if (m_options.relu_input()) {
+        meanAbs = x.detach().clamp_min(0).mean().reshape({1});
     } else {
         meanAbs = x.detach().abs().mean().reshape({1});
     }
@@ -54,6 +56,7 @@ torch::Tensor QuantizerImpl::forward(const torch::Tensor& x) {
         return lsqQuantize(x, step_size, m_range, g);
     }
     LsqStats stats;
+    stats.reluReference = m_options.relu_input();
     torch::Tensor out = lsqQuantize(x, step_size, m_range, g, &stats);
     m_lastStats = stats;
     return out;

@@ -21,6 +21,10 @@ struct QuantizerOptions {
     /// >0: one step size per slice along dim 0 (output channel); 0: one per tensor.
     TORCH_ARG(int64_t, channels) = 0;
     TORCH_ARG(GradScaleMode, grad_scale) = GradScaleMode::Numel;
+    /// The input arrives before its ReLU; an unsigned range applies the ReLU itself (it clamps
+    /// at 0 with a zero gradient below, exactly as ReLU then LSQ would), saving the ReLU's
+    /// passes over memory. Initialisation and statistics then see max(x, 0).
+    TORCH_ARG(bool, relu_input) = false;
 };
 
 /// What every quantizer reports (DESIGN.md "Quantizer"): copied out as plain values.

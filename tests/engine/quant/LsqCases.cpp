@@ -74,6 +74,7 @@ StatsRun runWithStats(const LsqInput& in) {
     quant::LsqStats stats;
     stats.sumSquaredError = -1.0;  // must be overwritten, not accumulated into
     stats.clipped = -1;
+    stats.reluReference = in.reluReference;
     const torch::Tensor out =
         quant::lsqQuantize(v, s, QuantRange::of(in.bits, in.isSigned), 1.0, &stats);
     StatsRun r;

@@ -25,6 +25,7 @@ struct LsqInput {
     bool isSigned = true;
     double gradScale = 1.0;
     std::vector<float> gradOut;  ///< upstream gradient; empty means all ones
+    bool reluReference = false;  ///< statistics against max(v, 0) (a fused ReLU)
 };
 
 /// The fused autograd function (lsqQuantize).

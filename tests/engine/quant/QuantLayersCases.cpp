@@ -137,3 +137,42 @@ PairRun floatAfterRemoval(LayerKind kind, const SlotConfig& first) {
 }
 
 }  // namespace qs::test::qlayers
+
+namespace qs::test::qlayers {
+
+FusedReluRun runFusedRelu(int actBits) {
+    torch::manual_seed(3);
+    quant::QConv2d fused(quant::QConv2dOptions(4, 6, 3).padding(1).input_relu(true));
+    quant::QConv2d plain(quant::QConv2dOptions(4, 6, 3).padding(1));
+    {
+        torch::NoGradGuard noGrad;
+        plain->weight.copy_(fused->weight);
+    }
+    quant::LayerQuantConfig config;
+    config.weightBits = 4;
+    config.actBits = actBits;
+    fused->configureQuantizers(config);
+    plain->configureQuantizers(config);
+    const torch::Tensor x = torch::randn({2, 4, 5, 5});
+    torch::Tensor xf = x.clone().requires_grad_(true);
+    torch::Tensor xp = x.clone().requires_grad_(true);
+    const torch::Tensor upstream = torch::randn({2, 6, 5, 5});
+    const torch::Tensor of = fused->forward(xf);
+    const torch::Tensor op = plain->forward(torch::relu(xp));
+    (of * upstream).sum().backward();
+    (op * upstream).sum().backward();
+    FusedReluRun r;
+    r.fusedOut = valuesOf(of);
+    r.plainOut = valuesOf(op);
+    r.fusedInputGrad = valuesOf(xf.grad());
+    r.plainInputGrad = valuesOf(xp.grad());
+    if (actBits > 0) {
+        r.fusedStepGrad = valuesOf(fused->inputQuantizer()->step_size.grad());
+        r.plainStepGrad = valuesOf(plain->inputQuantizer()->step_size.grad());
+        r.fusedInitStep = fused->inputQuantizer()->step_size.item<double>();
+        r.plainInitStep = plain->inputQuantizer()->step_size.item<double>();
+    }
+    return r;
+}
+
+}  // namespace qs::test::qlayers

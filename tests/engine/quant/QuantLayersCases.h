@@ -52,3 +52,17 @@ struct PairRun {
 PairRun floatAfterRemoval(LayerKind kind, const SlotConfig& first);
 
 }  // namespace qs::test::qlayers
+
+namespace qs::test::qlayers {
+
+/// A QConv2d with input_relu (the ReLU fused into its unsigned input quantizer) beside a plain
+/// QConv2d fed relu(x), same weights: forwards and every gradient. actBits 0 = float input.
+struct FusedReluRun {
+    std::vector<float> fusedOut, plainOut;
+    std::vector<float> fusedInputGrad, plainInputGrad;
+    std::vector<float> fusedStepGrad, plainStepGrad;  ///< input step size (empty for float)
+    double fusedInitStep = 0.0, plainInitStep = 0.0;  ///< LSQ init from the first batch
+};
+FusedReluRun runFusedRelu(int actBits);
+
+}  // namespace qs::test::qlayers

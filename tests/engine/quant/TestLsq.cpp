@@ -370,27 +370,34 @@ private Q_SLOTS:
         QTest::addColumn<bool>("isSigned");
         QTest::addColumn<double>("sumSquaredError");
         QTest::addColumn<qint64>("clipped");
+        QTest::addColumn<bool>("reluReference");
         // errors 0.2^2 + 0.4^2 + 0.26^2 + 0.1^2 + 4.5^2; 7.5 is above Qp = 3
         QTest::newRow("oracle: one clipped above")
             << std::vector<float>{-3.2f, -0.4f, 0.26f, 1.9f, 7.5f} << std::vector<int64_t>{5}
-            << std::vector<float>{1.f} << 3 << true << 20.5276 << qint64(1);
+            << std::vector<float>{1.f} << 3 << true << 20.5276 << qint64(1) << false;
         // s = 0.5, 2 bits signed: codes -2..1 cover [-1, 0.5]; -1.6 and 0.9 clip
         QTest::newRow("2-bit signed: clipped on both sides")
             << std::vector<float>{-1.6f, -0.6f, 0.2f, 0.9f} << std::vector<int64_t>{4}
-            << std::vector<float>{0.5f} << 2 << true << (0.36 + 0.01 + 0.04 + 0.16) << qint64(2);
+            << std::vector<float>{0.5f} << 2 << true << (0.36 + 0.01 + 0.04 + 0.16) << qint64(2)
+            << false;
         // unsigned 2 bits, s = 1: codes 0..3; -2 and -0.5 clip to 0, 3.4 and 5 clip to 3
         QTest::newRow("2-bit unsigned: negatives clip to 0")
             << std::vector<float>{-2.f, -0.5f, 1.2f, 3.4f, 5.f} << std::vector<int64_t>{5}
             << std::vector<float>{1.f} << 2 << false << (4.0 + 0.25 + 0.04 + 0.16 + 4.0)
-            << qint64(4);
+            << qint64(4) << false;
         // per-channel: row 0 with s = 1 (no clipping), row 1 with s = 0.1 (3-bit: [-0.4, 0.3])
         QTest::newRow("per-channel: each row its own step")
             << std::vector<float>{0.4f, -1.3f, 0.35f, -0.5f} << std::vector<int64_t>{2, 2}
             << std::vector<float>{1.f, 0.1f} << 3 << true << (0.16 + 0.09 + 0.0025 + 0.01)
-            << qint64(2);
+            << qint64(2) << false;
         QTest::newRow("exactly on the range ends: nothing clipped")
             << std::vector<float>{3.f, -4.f} << std::vector<int64_t>{2} << std::vector<float>{1.f}
-            << 3 << true << 0.0 << qint64(0);
+            << 3 << true << 0.0 << qint64(0) << false;
+        // A fused ReLU: -2 and -0.5 are the ReLU's zeros (no error, not clipped); 3.4 and 5
+        // clip to 3 (errors 0.16 and 4); 1.2 rounds to 1 (0.04)
+        QTest::newRow("2-bit unsigned with a fused ReLU")
+            << std::vector<float>{-2.f, -0.5f, 1.2f, 3.4f, 5.f} << std::vector<int64_t>{5}
+            << std::vector<float>{1.f} << 2 << false << (0.04 + 0.16 + 4.0) << qint64(2) << true;
     }
     void stats() {
         QFETCH(std::vector<float>, v);
@@ -400,7 +407,9 @@ private Q_SLOTS:
         QFETCH(bool, isSigned);
         QFETCH(double, sumSquaredError);
         QFETCH(qint64, clipped);
+        QFETCH(bool, reluReference);
         LsqInput in;
+        in.reluReference = reluReference;
         in.v = v;
         in.shape = shape;
         in.steps = steps;

@@ -45,6 +45,34 @@ class TestQuantLayers : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    // input_relu fuses the ReLU into an unsigned input quantizer: nothing may change but speed.
+    void fusedReluEqualsReluThenLayer_data() {
+        QTest::addColumn<int>("actBits");
+        QTest::newRow("float input: the layer applies the ReLU") << 0;
+        QTest::newRow("2-bit unsigned input") << 2;
+        QTest::newRow("4-bit unsigned input") << 4;
+        QTest::newRow("8-bit unsigned input") << 8;
+    }
+    void fusedReluEqualsReluThenLayer() {
+        QFETCH(int, actBits);
+        const FusedReluRun r = runFusedRelu(actBits);
+        QVERIFY(!r.fusedOut.empty());
+        QCOMPARE(r.fusedOut, r.plainOut);
+        QCOMPARE(r.fusedInputGrad, r.plainInputGrad);
+        QCOMPARE(r.fusedStepGrad.size(), std::size_t(actBits > 0 ? 1 : 0));
+        if (actBits > 0) {
+            // The step gradient sums in another order (negatives contribute -Qn = 0 instead
+            // of round(0) - 0 = 0), so equal up to rounding.
+            QVERIFY2(
+                std::abs(r.fusedStepGrad[0] - r.plainStepGrad[0]) <=
+                    1e-5f * std::max(1.f, std::abs(r.plainStepGrad[0])),
+                qPrintable(
+                    QStringLiteral("%1 vs %2").arg(r.fusedStepGrad[0]).arg(r.plainStepGrad[0])));
+            QVERIFY(std::abs(r.fusedInitStep - r.plainInitStep) <= 1e-6 * r.plainInitStep);
+            QVERIFY(r.fusedInitStep > 0.0);
+        }
+    }
+
     void emptySlotsAreExactFloat_data() {
         QTest::addColumn<LayerKind>("kind");
         QTest::addColumn<bool>("inputSigned");
