@@ -14,11 +14,18 @@ configure: setup
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The main job. Headless for now: the desktop window arrives with the GUI issue.
+# The main job: the desktop window with the demo preset loaded where there is a display, the
+# headless demo (float ResNet-20, then LSQ W4A4, on Fashion-MNIST) where there is none.
 run: build
-	$(CLI) demo
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  $(BUILD)/app/quantscape --preset demo-float; \
+	else \
+	  echo "no display: running the headless demo (quantscape-cli demo)"; \
+	  $(CLI) demo; \
+	fi
 
-demo: run
+demo: build
+	$(CLI) demo
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

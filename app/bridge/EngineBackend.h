@@ -1,0 +1,74 @@
+// EngineBackend: the real qs::ui::RunBackend. Wraps one session::Session (the job), its
+// SessionBridge (engine events -> queued signals) and the run store file (history). Every engine
+// or store failure comes back as an error string or an empty result: nothing throws into Qt.
+#pragma once
+
+#include "app/bridge/SessionBridge.h"
+#include "engine/session/Session.h"
+#include "widgets/RunBackend.h"
+
+#include <memory>
+
+namespace qs::app {
+
+/// Example:
+///   qs::app::EngineBackend backend(dataDir + "/runs.sqlite", dataDir + "/runs");
+///   QString error;
+///   const qint64 id = backend.startRun(backend.presetSpec("lsq-w4a4"), &error);
+///   connect(&backend, &qs::ui::RunBackend::runFinished, ...);
+class EngineBackend : public ui::RunBackend {
+    Q_OBJECT
+public:
+    /// `storePath`: the SQLite run store (created on first use). `outDir`: checkpoints go to
+    /// outDir/run-<id>/.
+    EngineBackend(QString storePath, QString outDir, QObject* parent = nullptr);
+    /// Cancels a running job and waits for its worker (the store marks it cancelled).
+    ~EngineBackend() override;
+
+    // --- specs ---
+    QVector<ui::PresetInfo> presets() const override;
+    /// Empty for an unknown preset.
+    QJsonObject presetSpec(const QString& name) const override;
+    ui::SpecProblem validate(const QJsonObject& spec) const override;
+    /// Empty for a spec the engine refuses (see validate()).
+    QJsonObject normalized(const QJsonObject& spec) const override;
+    /// Empty for a spec the engine refuses.
+    QVector<ui::LayerRow> plannedLayers(const QJsonObject& spec) const override;
+    QStringList missingPaths(const QJsonObject& spec) const override;
+
+    // --- the job ---
+    qint64 startRun(const QJsonObject& spec, QString* error) override;
+    void pauseRun() override;
+    void resumeRun() override;
+    void cancelRun() override;
+    /// True from startRun() until the run's runFinished signal has been emitted.
+    bool isRunning() const override;
+    bool isPaused() const override;
+    void requestHistogram(const QString& layer) override;
+    /// The run whose signals are streaming now; 0 when none.
+    qint64 currentRunId() const { return m_currentRun; }
+
+    // --- the run store ---
+    QString storePath() const override { return m_storePath; }
+    QString outDir() const { return m_outDir; }
+    /// Newest first; empty when the store cannot be opened.
+    QVector<ui::RunSummary> listRuns() const override;
+    /// Summary id 0 when the run does not exist or the store cannot be read.
+    ui::RunData loadRun(qint64 runId) const override;
+    bool renameRun(qint64 runId, const QString& name, QString* error) override;
+    /// Refuses the run this backend is running, and runs another process is running.
+    bool deleteRun(qint64 runId, QString* error) override;
+    QMap<QString, QString> versions() const override;
+
+private:
+    void onRunFinished(const ui::RunEnd& end);
+
+    QString m_storePath;
+    QString m_outDir;
+    session::Session m_session;
+    /// Declared after the session, so it unsubscribes before the session cancels and joins.
+    std::unique_ptr<SessionBridge> m_bridge;
+    qint64 m_currentRun = 0;
+};
+
+}  // namespace qs::app

@@ -1,0 +1,734 @@
+#include "FakeBackend.h"
+
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+
+#include <cmath>
+#include <random>
+
+using namespace qs::ui;
+
+namespace qs::test {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+QJsonObject obj(const QJsonObject& spec, const char* key) {
+    return spec.value(QLatin1String(key)).toObject();
+}
+
+/// Deep merge: every key of `over` replaces or (for objects) merges into `base`.
+QJsonObject merged(QJsonObject base, const QJsonObject& over) {
+    for (auto it = over.begin(); it != over.end(); ++it) {
+        if (it.value().isObject() && base.value(it.key()).isObject() &&
+            it.key() != QLatin1String("layers")) {
+            base.insert(it.key(), merged(base.value(it.key()).toObject(), it.value().toObject()));
+        } else {
+            base.insert(it.key(), it.value());
+        }
+    }
+    return base;
+}
+
+struct LayerShape {
+    QString name;
+    QVector<qint64> shape;
+};
+
+/// The quantizable layers of a ResNet in forward order, as the engine registers them.
+QVector<LayerShape> resnetLayers(const QString& arch, int inChannels, int classes) {
+    QVector<LayerShape> out;
+    if (arch == QLatin1String("resnet18")) {
+        out.push_back({QStringLiteral("conv1"), {64, inChannels, 7, 7}});
+        int in = 64;
+        const int widths[] = {64, 128, 256, 512};
+        for (int s = 0; s < 4; ++s) {
+            for (int b = 0; b < 2; ++b) {
+                const QString p = QStringLiteral("layer%1.%2.").arg(s + 1).arg(b);
+                const int w = widths[s];
+                out.push_back({p + "conv1", {w, in, 3, 3}});
+                out.push_back({p + "conv2", {w, w, 3, 3}});
+                if (in != w) {
+                    out.push_back({p + "downsample.0", {w, in, 1, 1}});
+                }
+                in = w;
+            }
+        }
+        out.push_back({QStringLiteral("fc"), {classes, 512}});
+        return out;
+    }
+    const int depth = arch.mid(6).toInt();
+    const int n = (depth - 2) / 6;
+    out.push_back({QStringLiteral("conv1"), {16, inChannels, 3, 3}});
+    int in = 16;
+    for (int s = 0; s < 3; ++s) {
+        const int w = 16 << s;
+        for (int b = 0; b < n; ++b) {
+            const QString p = QStringLiteral("layer%1.%2.").arg(s + 1).arg(b);
+            out.push_back({p + "conv1", {w, in, 3, 3}});
+            out.push_back({p + "conv2", {w, w, 3, 3}});
+            if (in != w) {
+                out.push_back({p + "downsample.0", {w, in, 1, 1}});
+            }
+            in = w;
+        }
+    }
+    out.push_back({QStringLiteral("fc"), {classes, 64}});
+    return out;
+}
+
+qint64 product(const QVector<qint64>& v) {
+    qint64 p = 1;
+    for (qint64 x : v) {
+        p *= x;
+    }
+    return p;
+}
+
+QString num(double v) {
+    return QString::number(v, 'g', 6);
+}
+
+SpecProblem problem(const QString& field, const QString& what) {
+    return {field, field.isEmpty() ? what : field + QStringLiteral(": ") + what};
+}
+
+SpecProblem oneOf(const QString& field, const QString& value, const QStringList& allowed) {
+    if (allowed.contains(value)) {
+        return {};
+    }
+    return problem(field, QStringLiteral("must be one of %1 (got \"%2\")")
+                              .arg(allowed.join(QStringLiteral(", ")), value));
+}
+
+SpecProblem range(const QString& field, double v, double lo, double hi) {
+    if (v >= lo && v <= hi) {
+        return {};
+    }
+    return problem(field,
+                   QStringLiteral("must be in [%1, %2] (got %3)").arg(num(lo), num(hi), num(v)));
+}
+
+SpecProblem bits(const QString& field, const QJsonValue& v, bool allowFloat) {
+    const int b = v.toInt();
+    if ((allowFloat && b == 0) || (b >= 2 && b <= 8)) {
+        return {};
+    }
+    return problem(field, QStringLiteral("must be ") +
+                              (allowFloat ? QStringLiteral("0 (float) or ") : QString()) +
+                              QStringLiteral("2..8 bits (got %1)").arg(b));
+}
+
+int stepsPerEpoch(const QJsonObject& spec) {
+    const QJsonObject data = obj(spec, "data");
+    const qint64 limit = data.value(QStringLiteral("train_limit")).toInteger();
+    const qint64 n = limit > 0 ? limit : 60000;
+    const qint64 batch = std::max<qint64>(1, data.value(QStringLiteral("batch_size")).toInteger());
+    return int((n + batch - 1) / batch);
+}
+
+/// A layer's state at a training step: step sizes drift down and settle, errors follow the
+/// step (about step²/12), clip rates of a few percent.
+LayerRow layerState(const LayerRow& plan, int index, qint64 step, bool perChannel) {
+    LayerRow r = plan;
+    const double fanIn = double(r.paramCount) / double(std::max<qint64>(1, r.weightShape.value(0)));
+    const double sigma = std::sqrt(2.0 / std::max(1.0, fanIn));
+    const double settle = 0.72 + 0.28 * std::exp(-double(step) / 450.0);
+    const double wobble = 1.0 + 0.06 * std::sin(index * 1.7 + double(step) / 260.0);
+    if (r.weightBits > 0) {
+        const double qp = std::pow(2.0, r.weightBits - 1) - 1;
+        const double s = 1.6 * sigma / std::sqrt(qp) * settle * wobble;
+        const int channels = perChannel ? int(r.weightShape.value(0)) : 1;
+        r.weightSteps.clear();
+        for (int c = 0; c < channels; ++c) {
+            r.weightSteps << s * (1.0 + (perChannel ? 0.15 * std::sin(c * 0.9 + index) : 0.0));
+        }
+        r.weightClipRate = 0.004 + 0.012 * (0.5 + 0.5 * std::sin(index * 2.3));
+        r.weightError = s * s / 12.0 * (1.0 + 3.0 * r.weightClipRate) * (0.9 + 0.1 * wobble);
+    }
+    if (r.actBits > 0) {
+        const double qp = std::pow(2.0, r.actBits) - 1;
+        r.actStep = 4.0 / qp * (0.8 + 0.3 * std::sin(index * 0.8)) *
+                    (0.8 + 0.2 * std::exp(-double(step) / 600.0));
+        r.actClipRate = 0.01 + 0.03 * (0.5 + 0.5 * std::cos(index * 1.3));
+        r.actError = r.actStep * r.actStep / 12.0 * (1.0 + 5.0 * r.actClipRate);
+    }
+    return r;
+}
+
+QVector<MetricPoint> metricsAt(qint64 step, int stepsPerEpoch, int epochs, double finalAcc,
+                               double lr0, std::mt19937& rng) {
+    std::normal_distribution<double> noise(0.0, 1.0);
+    QVector<MetricPoint> out;
+    const double t = double(step);
+    const double total = double(stepsPerEpoch) * epochs;
+    const double acc = std::min(
+        0.999, finalAcc + 0.015 - (finalAcc - 0.1) * std::exp(-t / 230.0) + 0.012 * noise(rng));
+    const double loss = std::max(
+        0.02, 0.28 + (1.0 - finalAcc) * 1.2 + 2.0 * std::exp(-t / 210.0) + 0.05 * noise(rng));
+    out.push_back({step, QStringLiteral("train/loss"), loss});
+    out.push_back({step, QStringLiteral("train/acc"), acc});
+    out.push_back({step, QStringLiteral("lr"), lr0 * 0.5 * (1.0 + std::cos(kPi * t / total))});
+    return out;
+}
+
+QVector<MetricPoint> evalAt(qint64 step, int epoch, int epochs, double finalAcc) {
+    const double progress = double(epoch + 1) / double(epochs);
+    const double acc =
+        finalAcc - 0.06 * (1.0 - progress) * (1.0 - progress) - 0.004 * (epochs - epoch - 1);
+    return {{step, QStringLiteral("eval/acc"), acc},
+            {step, QStringLiteral("eval/loss"), 0.25 + (1.0 - acc) * 1.3}};
+}
+
+}  // namespace
+
+FakeBackend::FakeBackend(QObject* parent) : RunBackend(parent) {}
+
+QJsonObject FakeBackend::defaultSpec() {
+    static const char* text = R"({
+  "data": {"augment": true, "batch_size": 64, "crop_padding": -1, "dataset": "fashion-mnist",
+           "eval_batch_size": 1000, "flip": true, "path": "", "test_limit": 1000,
+           "train_limit": 2048},
+  "init_checkpoint": "",
+  "log_every": 4,
+  "method": {"name": "lsq"},
+  "model": {"arch": "resnet20", "in_channels": 0, "num_classes": 0},
+  "name": "smoke",
+  "optim": {"beta1": 0.9, "beta2": 0.999, "epochs": 1, "gamma": 0.1, "lr": 0.05,
+            "milestones": [], "momentum": 0.9, "nesterov": true, "optimizer": "sgd",
+            "schedule": "cosine", "warmup_epochs": 0.0, "weight_decay": 0.0005},
+  "quant": {"act_bits": 4, "first_last": "8bit", "grad_scale": "numel", "layers": {},
+            "per_channel": false, "scale_weight_decay_by_bits": true, "weight_bits": 4},
+  "seed": 1,
+  "state_every": 8,
+  "threads": 0,
+  "version": 1
+})";
+    return QJsonDocument::fromJson(text).object();
+}
+
+QVector<PresetInfo> FakeBackend::presets() const {
+    return {
+        {QStringLiteral("smoke"),
+         QStringLiteral("ResNet-20, LSQ W4A4 from scratch on 2k Fashion-MNIST images, 1 epoch")},
+        {QStringLiteral("demo-float"),
+         QStringLiteral("ResNet-20 float on Fashion-MNIST, 3 epochs")},
+        {QStringLiteral("lsq-w3a3"),
+         QStringLiteral("ResNet-20 LSQ W3A3 on Fashion-MNIST, 1 epoch")}};
+}
+
+QJsonObject FakeBackend::presetSpec(const QString& name) const {
+    QJsonObject s = defaultSpec();
+    s.insert(QStringLiteral("name"), name);
+    if (name == QLatin1String("demo-float")) {
+        QJsonObject m = obj(s, "method");
+        m.insert(QStringLiteral("name"), QStringLiteral("fp"));
+        s.insert(QStringLiteral("method"), m);
+        QJsonObject o = obj(s, "optim");
+        o.insert(QStringLiteral("epochs"), 3);
+        o.insert(QStringLiteral("lr"), 0.1);
+        s.insert(QStringLiteral("optim"), o);
+        QJsonObject d = obj(s, "data");
+        d.insert(QStringLiteral("train_limit"), 0);
+        d.insert(QStringLiteral("test_limit"), 0);
+        d.insert(QStringLiteral("batch_size"), 128);
+        s.insert(QStringLiteral("data"), d);
+    } else if (name == QLatin1String("lsq-w3a3")) {
+        QJsonObject q = obj(s, "quant");
+        q.insert(QStringLiteral("weight_bits"), 3);
+        q.insert(QStringLiteral("act_bits"), 3);
+        s.insert(QStringLiteral("quant"), q);
+    }
+    return s;
+}
+
+SpecProblem FakeBackend::validate(const QJsonObject& spec) const {
+    const QJsonObject model = obj(spec, "model");
+    const QJsonObject data = obj(spec, "data");
+    const QJsonObject quant = obj(spec, "quant");
+    const QJsonObject optim = obj(spec, "optim");
+    const int version = spec.value(QStringLiteral("version")).toInt();
+    if (version != 1) {
+        return problem(QStringLiteral("version"),
+                       QStringLiteral("unsupported spec version %1 (this build reads version 1)")
+                           .arg(version));
+    }
+    if (spec.value(QStringLiteral("name")).toString().isEmpty()) {
+        return problem(QStringLiteral("name"), QStringLiteral("must not be empty"));
+    }
+    const QString arch = model.value(QStringLiteral("arch")).toString();
+    SpecProblem p;
+    auto check = [&p](const SpecProblem& q) {
+        if (p.ok() && !q.ok()) {
+            p = q;
+        }
+    };
+    check(oneOf(QStringLiteral("model.arch"), arch,
+                {QStringLiteral("resnet20"), QStringLiteral("resnet32"), QStringLiteral("resnet44"),
+                 QStringLiteral("resnet56"), QStringLiteral("resnet18")}));
+    check(oneOf(QStringLiteral("data.dataset"), data.value(QStringLiteral("dataset")).toString(),
+                {QStringLiteral("fashion-mnist"), QStringLiteral("mnist"),
+                 QStringLiteral("cifar10"), QStringLiteral("cifar100")}));
+    check(range(QStringLiteral("data.batch_size"),
+                data.value(QStringLiteral("batch_size")).toDouble(), 1, 65536));
+    check(oneOf(QStringLiteral("method.name"),
+                obj(spec, "method").value(QStringLiteral("name")).toString(),
+                {QStringLiteral("fp"), QStringLiteral("lsq")}));
+    check(bits(QStringLiteral("quant.weight_bits"), quant.value(QStringLiteral("weight_bits")),
+               false));
+    check(bits(QStringLiteral("quant.act_bits"), quant.value(QStringLiteral("act_bits")), false));
+    check(oneOf(QStringLiteral("quant.first_last"),
+                quant.value(QStringLiteral("first_last")).toString(),
+                {QStringLiteral("8bit"), QStringLiteral("float"), QStringLiteral("same")}));
+    if (!p.ok()) {
+        return p;
+    }
+    const QJsonObject layers = quant.value(QStringLiteral("layers")).toObject();
+    QStringList known;
+    for (const LayerShape& l : resnetLayers(arch, 1, 10)) {
+        known << l.name;
+    }
+    for (auto it = layers.begin(); it != layers.end(); ++it) {
+        const QString base = QStringLiteral("quant.layers.") + it.key();
+        if (!known.contains(it.key())) {
+            return problem(base, QStringLiteral("no layer of %1 has this path").arg(arch));
+        }
+        const QJsonObject e = it.value().toObject();
+        if (e.contains(QStringLiteral("weight_bits"))) {
+            check(bits(base + QStringLiteral(".weight_bits"),
+                       e.value(QStringLiteral("weight_bits")), true));
+        }
+        if (e.contains(QStringLiteral("act_bits"))) {
+            check(bits(base + QStringLiteral(".act_bits"), e.value(QStringLiteral("act_bits")),
+                       true));
+        }
+    }
+    if (!p.ok()) {
+        return p;
+    }
+    const QString optimizer = optim.value(QStringLiteral("optimizer")).toString();
+    check(oneOf(QStringLiteral("optim.optimizer"), optimizer,
+                {QStringLiteral("sgd"), QStringLiteral("adamw")}));
+    const double lr = optim.value(QStringLiteral("lr")).toDouble();
+    if (p.ok() && (!(lr > 0.0) || lr > 10.0)) {
+        return problem(QStringLiteral("optim.lr"),
+                       QStringLiteral("must be in (0, 10] (got %1)").arg(num(lr)));
+    }
+    const double momentum = optim.value(QStringLiteral("momentum")).toDouble();
+    check(range(QStringLiteral("optim.momentum"), momentum, 0.0, 0.999999));
+    check(range(QStringLiteral("optim.weight_decay"),
+                optim.value(QStringLiteral("weight_decay")).toDouble(), 0.0, 1.0));
+    const QString schedule = optim.value(QStringLiteral("schedule")).toString();
+    check(oneOf(QStringLiteral("optim.schedule"), schedule,
+                {QStringLiteral("cosine"), QStringLiteral("step"), QStringLiteral("constant")}));
+    const int epochs = optim.value(QStringLiteral("epochs")).toInt();
+    check(range(QStringLiteral("optim.epochs"), epochs, 1, 10000));
+    check(range(QStringLiteral("optim.warmup_epochs"),
+                optim.value(QStringLiteral("warmup_epochs")).toDouble(), 0.0, epochs));
+    if (!p.ok()) {
+        return p;
+    }
+    const QJsonArray milestones = optim.value(QStringLiteral("milestones")).toArray();
+    for (int i = 0; i < milestones.size(); ++i) {
+        const QString f = QStringLiteral("optim.milestones[%1]").arg(i);
+        check(range(f, milestones[i].toDouble(), 1, epochs));
+        if (p.ok() && i > 0 && milestones[i].toInt() <= milestones[i - 1].toInt()) {
+            return problem(f, QStringLiteral("milestones must be strictly increasing"));
+        }
+    }
+    if (p.ok() && schedule == QLatin1String("step") && milestones.isEmpty()) {
+        return problem(QStringLiteral("optim.milestones"),
+                       QStringLiteral("the step schedule needs at least one milestone"));
+    }
+    if (p.ok() && optim.value(QStringLiteral("nesterov")).toBool() &&
+        optimizer == QLatin1String("sgd") && momentum == 0.0) {
+        return problem(QStringLiteral("optim.nesterov"),
+                       QStringLiteral("Nesterov momentum needs optim.momentum > 0"));
+    }
+    check(range(QStringLiteral("threads"), spec.value(QStringLiteral("threads")).toDouble(), 0,
+                1024));
+    check(range(QStringLiteral("log_every"), spec.value(QStringLiteral("log_every")).toDouble(), 1,
+                1000000));
+    check(range(QStringLiteral("state_every"), spec.value(QStringLiteral("state_every")).toDouble(),
+                1, 1000000));
+    return p;
+}
+
+QJsonObject FakeBackend::normalized(const QJsonObject& spec) const {
+    return merged(defaultSpec(), spec);
+}
+
+QVector<LayerRow> FakeBackend::plannedLayers(const QJsonObject& spec) const {
+    if (!validate(spec).ok()) {
+        return {};
+    }
+    const QJsonObject model = obj(spec, "model");
+    const QJsonObject quant = obj(spec, "quant");
+    const QString dataset = obj(spec, "data").value(QStringLiteral("dataset")).toString();
+    const bool color = dataset.startsWith(QLatin1String("cifar"));
+    int in = model.value(QStringLiteral("in_channels")).toInt();
+    int classes = model.value(QStringLiteral("num_classes")).toInt();
+    in = in > 0 ? in : (color ? 3 : 1);
+    classes = classes > 0 ? classes : (dataset == QLatin1String("cifar100") ? 100 : 10);
+    const bool fp =
+        obj(spec, "method").value(QStringLiteral("name")).toString() == QLatin1String("fp");
+    const int wb = quant.value(QStringLiteral("weight_bits")).toInt();
+    const int ab = quant.value(QStringLiteral("act_bits")).toInt();
+    const QString firstLast = quant.value(QStringLiteral("first_last")).toString();
+    const QJsonObject overrides = quant.value(QStringLiteral("layers")).toObject();
+    QVector<LayerRow> rows;
+    const QVector<LayerShape> shapes =
+        resnetLayers(model.value(QStringLiteral("arch")).toString(), in, classes);
+    for (int i = 0; i < shapes.size(); ++i) {
+        LayerRow r;
+        r.layer = shapes[i].name;
+        r.weightShape = shapes[i].shape;
+        r.paramCount = product(shapes[i].shape);
+        if (!fp) {
+            const bool edge = i == 0 || i == shapes.size() - 1;
+            r.weightBits = wb;
+            r.actBits = ab;
+            if (edge && firstLast == QLatin1String("8bit")) {
+                r.weightBits = r.actBits = 8;
+            } else if (edge && firstLast == QLatin1String("float")) {
+                r.weightBits = r.actBits = 0;
+            }
+            const QJsonObject o = overrides.value(r.layer).toObject();
+            r.weightBits = o.value(QStringLiteral("weight_bits")).toInt(r.weightBits);
+            r.actBits = o.value(QStringLiteral("act_bits")).toInt(r.actBits);
+        }
+        rows << r;
+    }
+    return rows;
+}
+
+QStringList FakeBackend::missingPaths(const QJsonObject& spec) const {
+    QStringList out;
+    const QString data = obj(spec, "data").value(QStringLiteral("path")).toString();
+    if (!data.isEmpty() && !QFileInfo::exists(data)) {
+        out << QStringLiteral("data.path: ") + data;
+    }
+    const QString ckpt = spec.value(QStringLiteral("init_checkpoint")).toString();
+    if (!ckpt.isEmpty() && !QFileInfo::exists(ckpt)) {
+        out << QStringLiteral("init_checkpoint: ") + ckpt;
+    }
+    return out;
+}
+
+qint64 FakeBackend::startRun(const QJsonObject& spec, QString* error) {
+    if (!m_failNextStart.isEmpty()) {
+        *error = m_failNextStart;
+        m_failNextStart.clear();
+        return 0;
+    }
+    if (m_running) {
+        *error = QStringLiteral("a run is already in progress");
+        return 0;
+    }
+    const SpecProblem p = validate(spec);
+    if (!p.ok()) {
+        *error = p.message;
+        return 0;
+    }
+    const qint64 id = m_nextId++;
+    RunData d;
+    d.spec = spec;
+    d.summary.id = id;
+    d.summary.name = spec.value(QStringLiteral("name")).toString();
+    d.summary.status = QStringLiteral("running");
+    d.summary.method = obj(spec, "method").value(QStringLiteral("name")).toString();
+    const QJsonObject q = obj(spec, "quant");
+    d.summary.bits = d.summary.method == QLatin1String("fp")
+                         ? QStringLiteral("float")
+                         : QStringLiteral("W%1A%2")
+                               .arg(q.value(QStringLiteral("weight_bits")).toInt())
+                               .arg(q.value(QStringLiteral("act_bits")).toInt());
+    d.summary.arch = obj(spec, "model").value(QStringLiteral("arch")).toString();
+    d.summary.dataset = obj(spec, "data").value(QStringLiteral("dataset")).toString();
+    d.summary.created = QDateTime::currentDateTime();
+    m_runs.insert(id, d);
+    m_started << spec;
+    m_liveId = id;
+    m_liveStep = 0;
+    m_running = true;
+    m_paused = false;
+    Q_EMIT runStarted(id, spec);
+    Q_EMIT runsChanged();
+    return id;
+}
+
+void FakeBackend::pauseRun() {
+    if (!m_running) {
+        return;
+    }
+    m_paused = true;
+    JobProgress p;
+    p.runId = m_liveId;
+    p.phase = QStringLiteral("paused");
+    Q_EMIT progressChanged(p);
+}
+
+void FakeBackend::resumeRun() {
+    if (!m_running) {
+        return;
+    }
+    m_paused = false;
+    JobProgress p;
+    p.runId = m_liveId;
+    p.phase = QStringLiteral("training");
+    Q_EMIT progressChanged(p);
+}
+
+void FakeBackend::cancelRun() {
+    if (m_running) {
+        finishLive(QStringLiteral("cancelled"));
+    }
+}
+
+void FakeBackend::requestHistogram(const QString& layer) {
+    m_histogramRequests << layer;
+    if (!m_answerHistograms || m_liveId == 0) {
+        return;
+    }
+    int b = 4;
+    for (const LayerRow& r : plannedLayers(m_runs.value(m_liveId).spec)) {
+        if (r.layer == layer) {
+            b = r.weightBits;
+        }
+    }
+    Q_EMIT histogramUpdated(makeHistogram(m_liveId, m_liveStep, layer, b));
+}
+
+QVector<RunSummary> FakeBackend::listRuns() const {
+    QVector<RunSummary> out;
+    for (const RunData& d : m_runs) {
+        out << d.summary;
+    }
+    return out;
+}
+
+RunData FakeBackend::loadRun(qint64 runId) const {
+    return m_runs.value(runId);
+}
+
+bool FakeBackend::renameRun(qint64 runId, const QString& name, QString* error) {
+    if (!m_runs.contains(runId)) {
+        *error = QStringLiteral("no run %1").arg(runId);
+        return false;
+    }
+    m_runs[runId].summary.name = name;
+    Q_EMIT runsChanged();
+    return true;
+}
+
+bool FakeBackend::deleteRun(qint64 runId, QString* error) {
+    if (runId == m_liveId && m_running) {
+        *error = QStringLiteral("run %1 is running").arg(runId);
+        return false;
+    }
+    if (m_runs.remove(runId) == 0) {
+        *error = QStringLiteral("no run %1").arg(runId);
+        return false;
+    }
+    Q_EMIT runsChanged();
+    return true;
+}
+
+QMap<QString, QString> FakeBackend::versions() const {
+    return {{QStringLiteral("Quantscape"), QStringLiteral("0.1.0")},
+            {QStringLiteral("Qt"), QString::fromLatin1(qVersion())},
+            {QStringLiteral("LibTorch"), QStringLiteral("1.13.1")},
+            {QStringLiteral("SQLite"), QStringLiteral("3.40.1")},
+            {QStringLiteral("VTK"), QStringLiteral("9.1.0")}};
+}
+
+qint64 FakeBackend::addStoredRun(RunData run) {
+    const qint64 id = m_nextId++;
+    run.summary.id = id;
+    for (LayerSnapshot& s : run.layerHistory) {
+        s.runId = id;
+    }
+    m_runs.insert(id, run);
+    Q_EMIT runsChanged();
+    return id;
+}
+
+RunData FakeBackend::makeRun(const QString& name, const QString& method, int weightBits,
+                             int actBits, double finalAcc, int epochs, const QString& status) {
+    FakeBackend planner;
+    QJsonObject spec = planner.presetSpec(QStringLiteral("smoke"));
+    spec.insert(QStringLiteral("name"), name);
+    QJsonObject m = obj(spec, "method");
+    m.insert(QStringLiteral("name"), method);
+    spec.insert(QStringLiteral("method"), m);
+    if (method != QLatin1String("fp")) {  // a float run keeps the (unused) default bits
+        QJsonObject q = obj(spec, "quant");
+        q.insert(QStringLiteral("weight_bits"), weightBits);
+        q.insert(QStringLiteral("act_bits"), actBits);
+        spec.insert(QStringLiteral("quant"), q);
+    }
+    QJsonObject d = obj(spec, "data");
+    d.insert(QStringLiteral("train_limit"), 0);
+    d.insert(QStringLiteral("test_limit"), 0);
+    d.insert(QStringLiteral("batch_size"), 128);
+    spec.insert(QStringLiteral("data"), d);
+    QJsonObject o = obj(spec, "optim");
+    o.insert(QStringLiteral("epochs"), epochs);
+    spec.insert(QStringLiteral("optim"), o);
+    spec.insert(QStringLiteral("log_every"), 20);
+    spec.insert(QStringLiteral("state_every"), 100);
+
+    RunData run;
+    run.spec = spec;
+    run.summary.name = name;
+    run.summary.status = status;
+    run.summary.method = method;
+    run.summary.bits = method == QLatin1String("fp")
+                           ? QStringLiteral("float")
+                           : QStringLiteral("W%1A%2").arg(weightBits).arg(actBits);
+    run.summary.arch = QStringLiteral("resnet20");
+    run.summary.dataset = QStringLiteral("fashion-mnist");
+    run.summary.created = QDateTime(QDate(2024, 5, 14), QTime(9, 30)).addSecs(qHash(name) % 86400);
+    run.summary.finished = run.summary.created.addSecs(epochs * 240);
+    const int perEpoch = stepsPerEpoch(spec);
+    const qint64 total = qint64(perEpoch) * epochs;
+    std::mt19937 rng(qHash(name));
+    const QVector<LayerRow> plan = planner.plannedLayers(spec);
+    for (qint64 step = 0; step < total; step += 20) {
+        run.metrics += metricsAt(step, perEpoch, epochs, finalAcc, 0.05, rng);
+        if (step % 100 == 0) {
+            LayerSnapshot snap;
+            snap.step = step;
+            for (int i = 0; i < plan.size(); ++i) {
+                snap.layers << layerState(plan[i], i, step, false);
+            }
+            run.layerHistory << snap;
+        }
+    }
+    for (int e = 0; e < epochs; ++e) {
+        run.metrics += evalAt(qint64(perEpoch) * (e + 1), e, epochs, finalAcc);
+    }
+    std::stable_sort(run.metrics.begin(), run.metrics.end(),
+                     [](const MetricPoint& a, const MetricPoint& b) { return a.step < b.step; });
+    run.summary.finalMetrics = {{QStringLiteral("eval/acc"), finalAcc},
+                                {QStringLiteral("eval/best_acc"), finalAcc + 0.0031},
+                                {QStringLiteral("eval/loss"), 0.25 + (1.0 - finalAcc) * 1.3}};
+    return run;
+}
+
+void FakeBackend::streamLive(qint64 fromStep, qint64 toStep) {
+    if (m_liveId == 0) {
+        return;
+    }
+    RunData& run = m_runs[m_liveId];
+    const QJsonObject optim = obj(run.spec, "optim");
+    const int epochs = optim.value(QStringLiteral("epochs")).toInt();
+    const int perEpoch = stepsPerEpoch(run.spec);
+    const int logEvery = std::max(1, run.spec.value(QStringLiteral("log_every")).toInt());
+    const int stateEvery = std::max(1, run.spec.value(QStringLiteral("state_every")).toInt());
+    const bool perChannel = obj(run.spec, "quant").value(QStringLiteral("per_channel")).toBool();
+    const QVector<LayerRow> plan = plannedLayers(run.spec);
+    std::mt19937 rng(quint32(m_liveId * 7919 + fromStep));
+    const double finalAcc = run.summary.method == QLatin1String("fp") ? 0.915 : 0.897;
+    QVector<MetricPoint> batch;
+    for (qint64 step = fromStep; step < toStep; ++step) {
+        if (step % logEvery == 0) {
+            batch += metricsAt(step, perEpoch, epochs, finalAcc,
+                               optim.value(QStringLiteral("lr")).toDouble(), rng);
+        }
+        if ((step + 1) % perEpoch == 0) {
+            batch += evalAt(step + 1, int((step + 1) / perEpoch) - 1, epochs, finalAcc);
+        }
+        if (step % stateEvery == 0) {
+            LayerSnapshot snap;
+            snap.runId = m_liveId;
+            snap.step = step;
+            for (int i = 0; i < plan.size(); ++i) {
+                snap.layers << layerState(plan[i], i, step, perChannel);
+            }
+            run.layerHistory << snap;
+            Q_EMIT layerStatesUpdated(snap);
+        }
+        if (batch.size() >= 30 || step + 1 == toStep) {
+            run.metrics += batch;
+            Q_EMIT metricsAppended(m_liveId, batch);
+            batch.clear();
+        }
+    }
+    m_liveStep = toStep;
+    JobProgress p;
+    p.runId = m_liveId;
+    p.phase = m_paused ? QStringLiteral("paused") : QStringLiteral("training");
+    p.totalEpochs = epochs;
+    p.epoch = int(toStep / perEpoch);
+    p.step = toStep;
+    p.totalSteps = qint64(perEpoch) * epochs;
+    p.elapsedSeconds = double(toStep) * 0.13;
+    p.etaSeconds = double(p.totalSteps - toStep) * 0.13;
+    Q_EMIT progressChanged(p);
+    Q_EMIT logAppended(
+        {LogEntry{LogEntry::Info, QStringLiteral("step %1/%2").arg(toStep).arg(p.totalSteps),
+                  QDateTime::currentDateTime()}});
+}
+
+void FakeBackend::finishLive(const QString& status, const QString& error) {
+    if (m_liveId == 0) {
+        return;
+    }
+    m_running = false;
+    m_paused = false;
+    RunData& run = m_runs[m_liveId];
+    run.summary.status = status;
+    run.summary.finished = QDateTime::currentDateTime();
+    RunEnd end;
+    end.runId = m_liveId;
+    end.status = status;
+    end.error = error;
+    if (status == QLatin1String("finished")) {
+        double acc = 0.0;
+        double best = 0.0;
+        for (const MetricPoint& m : run.metrics) {
+            if (m.key == QLatin1String("eval/acc")) {
+                acc = m.value;
+                best = std::max(best, m.value);
+            }
+        }
+        end.finalMetrics = {{QStringLiteral("eval/acc"), acc},
+                            {QStringLiteral("eval/best_acc"), best}};
+        run.summary.finalMetrics = end.finalMetrics;
+    }
+    Q_EMIT runFinished(end);
+    Q_EMIT runsChanged();
+}
+
+WeightHistogram FakeBackend::makeHistogram(qint64 runId, qint64 step, const QString& layer,
+                                           int bits) {
+    WeightHistogram h;
+    h.runId = runId;
+    h.step = step;
+    h.layer = layer;
+    h.bits = bits;
+    const double sigma = 0.085;
+    h.lo = -4.2 * sigma;
+    h.hi = 4.2 * sigma;
+    const int bins = 121;
+    if (bits > 0) {
+        h.qn = std::pow(2.0, bits - 1);
+        h.qp = h.qn - 1;
+        h.stepSize = 2.6 * sigma / h.qn * 1.25;
+    }
+    for (int i = 0; i < bins; ++i) {
+        const double x = h.lo + (h.hi - h.lo) * (i + 0.5) / bins;
+        // Heavier tails than a Gaussian, and after QAT a mild pull towards the grid points.
+        double density = 0.7 * std::exp(-0.5 * x * x / (sigma * sigma)) +
+                         0.3 * std::exp(-std::abs(x) / (0.9 * sigma));
+        if (bits > 0) {
+            density *= 1.0 + 0.35 * std::cos(2.0 * kPi * x / h.stepSize);
+        }
+        h.counts << std::round(9216.0 * density / bins * 3.0);
+    }
+    return h;
+}
+
+}  // namespace qs::test

@@ -1,0 +1,66 @@
+// The data of the run the hub marks active, kept in one place so every view (dashboard, layer
+// table) shows the same thing: a stored run is read once with loadRun(); the live run is
+// accumulated from the backend's signals from the moment it starts, so switching away from it
+// and back loses nothing.
+#pragma once
+
+#include "visualization/ViewData.h"
+
+#include <QObject>
+
+namespace qs::ui {
+
+class RunBackend;
+class SelectionHub;
+
+class ActiveRunData : public QObject {
+    Q_OBJECT
+public:
+    ActiveRunData(RunBackend* backend, SelectionHub* hub, QObject* parent = nullptr);
+
+    /// The shown run (the hub's active run); 0 = none.
+    qint64 runId() const { return m_shownId; }
+    /// True while the shown run is the job that is running (or paused) now.
+    bool isLive() const;
+    /// Summary, spec, metrics and layer history of the shown run.
+    const RunData& data() const {
+        return m_shownId != 0 && m_shownId == m_liveId ? m_live : m_stored;
+    }
+    /// The last layer snapshot's rows (the layer table's content); empty when none.
+    QVector<LayerRow> latestLayers() const;
+    /// Layer names in forward order, from the last snapshot (or the spec's planned layers).
+    QStringList layerNames() const;
+    /// The last histogram received for the shown run; counts empty when none.
+    const WeightHistogram& histogram() const { return m_histogram; }
+
+Q_SIGNALS:
+    /// The shown run changed (or was loaded again): views rebuild from data().
+    void reset();
+    void metricsAppended(const QVector<qs::ui::MetricPoint>& points);
+    void layersAppended(const qs::ui::LayerSnapshot& snapshot);
+    void histogramChanged(const qs::ui::WeightHistogram& histogram);
+    /// The shown run's status changed (started, paused, finished, failed).
+    void statusChanged();
+
+private:
+    void onActiveRunChanged(qint64 runId);
+    void onActiveLayerChanged(const QString& layer);
+    void onRunStarted(qint64 runId, const QJsonObject& spec);
+    void onMetricsAppended(qint64 runId, const QVector<MetricPoint>& points);
+    void onLayerStatesUpdated(const LayerSnapshot& snapshot);
+    void onHistogramUpdated(const WeightHistogram& histogram);
+    void onProgressChanged(const JobProgress& progress);
+    void onRunFinished(const RunEnd& end);
+    void requestHistogramIfLive();
+
+    RunBackend* m_backend;
+    SelectionHub* m_hub;
+    qint64 m_shownId = 0;
+    qint64 m_liveId = 0;
+    bool m_liveRunning = false;
+    RunData m_live;
+    RunData m_stored;
+    WeightHistogram m_histogram;
+};
+
+}  // namespace qs::ui
