@@ -1,0 +1,339 @@
+// The desktop window over the real engine: a MainWindow on an EngineBackend (store, checkpoints
+// and a tiny MNIST-layout dataset in a temporary folder; QSettings in Qt's test locations).
+// The config panel's edits are validated and normalized by the engine; Run and Cancel drive real
+// runs to "finished" and "cancelled"; every view is rendered to PNGs in QS_SCREENSHOT_DIR
+// (default: <executable dir>/screenshots) and checked for size and content.
+#include "app/bridge/EngineBackend.h"
+#include "support/TinyDataset.h"
+#include "visualization/TrainingCurvesPlot.h"
+#include "widgets/Dashboard.h"
+#include "widgets/JobControls.h"
+#include "widgets/LayerTableModel.h"
+#include "widgets/LayerTableView.h"
+#include "widgets/MainWindow.h"
+#include "widgets/RunBrowser.h"
+#include "widgets/RunConfigPanel.h"
+#include "widgets/SelectionHub.h"
+
+#include <QAbstractItemModel>
+#include <QAction>
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QImage>
+#include <QJsonObject>
+#include <QSet>
+#include <QSettings>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <memory>
+
+using namespace qs;
+using qs::ui::Dashboard;
+using qs::ui::MainWindow;
+
+namespace {
+
+QJsonValue valueAt(const QJsonObject& spec, const QString& dotted) {
+    const QStringList parts = dotted.split(QLatin1Char('.'));
+    QJsonValue v = spec.value(parts[0]);
+    for (int i = 1; i < parts.size(); ++i) {
+        v = v.toObject().value(parts[i]);
+    }
+    return v;
+}
+
+void settle() {
+    for (int i = 0; i < 5; ++i) {
+        QCoreApplication::processEvents();
+        QTest::qWait(20);
+    }
+}
+
+int distinctColours(const QImage& image) {
+    const QImage img = image.convertToFormat(QImage::Format_RGB32);
+    QSet<QRgb> colours;
+    for (int y = 0; y < img.height(); y += 2) {
+        const auto* line = reinterpret_cast<const QRgb*>(img.constScanLine(y));
+        for (int x = 0; x < img.width(); x += 2) {
+            colours.insert(line[x]);
+        }
+    }
+    return colours.size();
+}
+
+QString statusOf(const app::EngineBackend& backend, qint64 id) {
+    for (const ui::RunSummary& r : backend.listRuns()) {
+        if (r.id == id) {
+            return r.status;
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+class TestGuiWithEngine : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void configPanelProducesTheSpecTheEngineValidates();
+    void jobControlsRunATinySpecToTheEnd_andCancel();
+    void screenshotsOfEveryView();
+
+private:
+    QJsonObject tinySpec(const QString& name, int epochs = 2) const;
+    /// Runs the tiny spec from the window's Run action until the store says "finished".
+    qint64 runToTheEnd(app::EngineBackend& backend, MainWindow& window, const QString& name);
+
+    QTemporaryDir m_tmp;
+    QString m_data;
+    QString m_store;
+    QString m_out;
+};
+
+void TestGuiWithEngine::initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("QuantscapeTests"));
+    QCoreApplication::setApplicationName(QStringLiteral("test_gui_with_engine"));
+    QVERIFY(m_tmp.isValid());
+    m_data = m_tmp.filePath(QStringLiteral("tiny"));
+    QVERIFY(QDir().mkpath(m_data));
+    qs::test::writeTinyDataset(m_data.toStdString());
+    m_store = m_tmp.filePath(QStringLiteral("runs.sqlite"));
+    m_out = m_tmp.filePath(QStringLiteral("out"));
+}
+
+void TestGuiWithEngine::init() {
+    QSettings().clear();
+}
+
+QJsonObject TestGuiWithEngine::tinySpec(const QString& name, int epochs) const {
+    return QJsonObject{
+        {"version", 1},
+        {"name", name},
+        {"model", QJsonObject{{"arch", "resnet20"}}},
+        {"data", QJsonObject{{"dataset", "mnist"},
+                             {"path", m_data},
+                             {"augment", false},
+                             {"batch_size", 32},
+                             {"eval_batch_size", 128}}},
+        {"method", QJsonObject{{"name", "lsq"}}},
+        {"optim", QJsonObject{{"lr", 0.05}, {"epochs", epochs}}},
+        {"seed", 3},
+        {"threads", 1},
+        {"log_every", 2},
+        {"state_every", 4},
+    };
+}
+
+qint64 TestGuiWithEngine::runToTheEnd(app::EngineBackend& backend, MainWindow& window,
+                                      const QString& name) {
+    window.configPanel()->setSpec(tinySpec(name));
+    if (!window.configPanel()->isValid()) {
+        qWarning("spec refused: %s", qPrintable(window.configPanel()->message()));
+        return 0;
+    }
+    QAction* run = window.jobControls()->runAction();
+    if (!run->isEnabled()) {
+        return 0;
+    }
+    run->trigger();
+    const qint64 id = backend.currentRunId();
+    if (id <= 0) {
+        return 0;
+    }
+    if (!QTest::qWaitFor([&] { return statusOf(backend, id) == QLatin1String("finished"); },
+                         150000) ||
+        !QTest::qWaitFor([&] { return !backend.isRunning(); }, 10000)) {
+        qWarning("run %lld did not finish: %s", id, qPrintable(statusOf(backend, id)));
+        return 0;
+    }
+    settle();
+    return id;
+}
+
+void TestGuiWithEngine::configPanelProducesTheSpecTheEngineValidates() {
+    app::EngineBackend backend(m_store, m_out);
+    MainWindow window(&backend);
+    ui::RunConfigPanel* panel = window.configPanel();
+    panel->setSpec(tinySpec(QStringLiteral("edited")));
+    QVERIFY2(panel->isValid(), qPrintable(panel->message()));
+
+    // Edit a few fields through the panel's own editors.
+    auto* lr = qobject_cast<QDoubleSpinBox*>(panel->fieldWidget(QStringLiteral("optim.lr")));
+    auto* epochs = qobject_cast<QSpinBox*>(panel->fieldWidget(QStringLiteral("optim.epochs")));
+    auto* batch = qobject_cast<QSpinBox*>(panel->fieldWidget(QStringLiteral("data.batch_size")));
+    auto* bits = qobject_cast<QSpinBox*>(panel->fieldWidget(QStringLiteral("quant.weight_bits")));
+    auto* arch = qobject_cast<QComboBox*>(panel->fieldWidget(QStringLiteral("model.arch")));
+    QVERIFY(lr && epochs && batch && bits && arch);
+    lr->setValue(0.02);
+    epochs->setValue(3);
+    batch->setValue(64);
+    bits->setValue(3);
+    const int resnet32 = arch->findData(QStringLiteral("resnet32"));
+    QVERIFY(resnet32 >= 0);
+    arch->setCurrentIndex(resnet32);
+
+    const QJsonObject spec = panel->spec();
+    QCOMPARE(valueAt(spec, QStringLiteral("optim.lr")).toDouble(), 0.02);
+    QCOMPARE(valueAt(spec, QStringLiteral("optim.epochs")).toInt(), 3);
+    QCOMPARE(valueAt(spec, QStringLiteral("data.batch_size")).toInt(), 64);
+    QCOMPARE(valueAt(spec, QStringLiteral("quant.weight_bits")).toInt(), 3);
+    QCOMPARE(valueAt(spec, QStringLiteral("model.arch")).toString(), QStringLiteral("resnet32"));
+    const ui::SpecProblem verdict = backend.validate(spec);
+    QVERIFY2(verdict.ok(), qPrintable(verdict.message));
+    QVERIFY2(panel->isValid(), qPrintable(panel->message()));
+    const QJsonObject normalized = backend.normalized(spec);
+    QVERIFY(!normalized.isEmpty());
+    for (const char* f :
+         {"optim.lr", "optim.epochs", "data.batch_size", "quant.weight_bits", "model.arch"}) {
+        const QString field = QString::fromLatin1(f);
+        QVERIFY2(valueAt(normalized, field) == valueAt(spec, field), f);
+    }
+    QCOMPARE(normalized, spec);  // the panel holds a complete spec already
+
+    // A value the engine refuses, through the editor: the engine's own message, field marked.
+    lr->setValue(0.0);
+    const ui::SpecProblem badLr = backend.validate(panel->spec());
+    QVERIFY(!badLr.ok());
+    QCOMPARE(badLr.field, QStringLiteral("optim.lr"));
+    QVERIFY(!panel->isValid());
+    QCOMPARE(panel->problem().message, badLr.message);
+    QCOMPARE(panel->message(), badLr.message);
+    QVERIFY(panel->isMarked(lr));
+    QVERIFY(!panel->isMarked(epochs));
+    lr->setValue(0.02);
+    QVERIFY2(panel->isValid(), qPrintable(panel->message()));
+    QVERIFY(!panel->isMarked(lr));
+
+    // An unknown architecture, through setSpec.
+    QJsonObject badArch = tinySpec(QStringLiteral("bad arch"));
+    badArch.insert(QStringLiteral("model"), QJsonObject{{"arch", "vgg16"}});
+    panel->setSpec(badArch);
+    const ui::SpecProblem archProblem = backend.validate(badArch);
+    QVERIFY(!archProblem.ok());
+    QCOMPARE(archProblem.field, QStringLiteral("model.arch"));
+    QVERIFY(!panel->isValid());
+    QCOMPARE(panel->problem().message, archProblem.message);
+    QCOMPARE(panel->message(), archProblem.message);
+    QVERIFY(panel->isMarked(arch));
+}
+
+void TestGuiWithEngine::jobControlsRunATinySpecToTheEnd_andCancel() {
+    app::EngineBackend backend(m_store, m_out);
+    MainWindow window(&backend);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    ui::JobControls* jobs = window.jobControls();
+    QCOMPARE(jobs->runAction()->shortcut(), QKeySequence(QStringLiteral("Ctrl+R")));
+
+    window.configPanel()->setSpec(tinySpec(QStringLiteral("gui tiny")));
+    QVERIFY2(window.configPanel()->isValid(), qPrintable(window.configPanel()->message()));
+    QVERIFY(jobs->runAction()->isEnabled());
+    jobs->runAction()->trigger();
+    QVERIFY(backend.isRunning());
+    const qint64 id = backend.currentRunId();
+    QVERIFY(id > 0);
+    QVERIFY(jobs->cancelAction()->isEnabled());
+    QVERIFY(!jobs->runAction()->isEnabled());
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(backend, id), QStringLiteral("finished"), 150000);
+    QTRY_VERIFY_WITH_TIMEOUT(!backend.isRunning(), 10000);
+    settle();
+    QCOMPARE(window.hub()->activeRun(), id);
+    QVERIFY(!window.dashboard()->curvesPlot()->runIds().isEmpty());
+    QVERIFY(window.dashboard()->curvesPlot()->runIds().contains(id));
+    QVERIFY(!window.dashboard()->isEmptyState(Dashboard::CurvesTab));
+    QTRY_COMPARE_WITH_TIMEOUT(window.layerTable()->model()->rowCount(), 22, 5000);
+    QVERIFY(jobs->runAction()->isEnabled());
+
+    // A long run, cancelled from the window while it trains.
+    QSignalSpy metrics(&backend, &ui::RunBackend::metricsAppended);
+    window.configPanel()->setSpec(tinySpec(QStringLiteral("gui long"), 200));
+    jobs->runAction()->trigger();
+    QVERIFY(backend.isRunning());
+    const qint64 longId = backend.currentRunId();
+    QVERIFY(longId > id);
+    QTRY_VERIFY_WITH_TIMEOUT(metrics.count() >= 1, 60000);
+    QCOMPARE(statusOf(backend, longId), QStringLiteral("running"));
+    QVERIFY(jobs->cancelAction()->isEnabled());
+    jobs->cancelAction()->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(backend, longId), QStringLiteral("cancelled"), 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(!backend.isRunning(), 10000);
+    QCOMPARE(statusOf(backend, id), QStringLiteral("finished"));
+    QTRY_VERIFY(jobs->runAction()->isEnabled());
+}
+
+void TestGuiWithEngine::screenshotsOfEveryView() {
+    const QString dir =
+        qEnvironmentVariableIsSet("QS_SCREENSHOT_DIR")
+            ? qEnvironmentVariable("QS_SCREENSHOT_DIR")
+            : QCoreApplication::applicationDirPath() + QStringLiteral("/screenshots");
+    QVERIFY(QDir().mkpath(dir));
+    const QString prefix = QGuiApplication::platformName() + QLatin1Char('-');
+
+    app::EngineBackend backend(m_store, m_out);
+    MainWindow window(&backend);
+    window.resize(1400, 900);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+
+    // The finished run of the previous test, or one of our own (when run alone).
+    qint64 id = 0;
+    for (const ui::RunSummary& r : backend.listRuns()) {
+        if (r.status == QLatin1String("finished")) {
+            id = r.id;
+            break;
+        }
+    }
+    if (id == 0) {
+        id = runToTheEnd(backend, window, QStringLiteral("gui screenshots"));
+    }
+    QVERIFY(id > 0);
+    QCOMPARE(statusOf(backend, id), QStringLiteral("finished"));
+
+    window.runBrowser()->refresh();
+    window.runBrowser()->selectRuns({id});
+    window.runBrowser()->openAction()->trigger();
+    QCOMPARE(window.hub()->activeRun(), id);
+    QTRY_COMPARE_WITH_TIMEOUT(window.layerTable()->model()->rowCount(), 22, 5000);
+    window.hub()->setActiveLayer(QStringLiteral("layer2.0.conv2"));
+    window.resize(1400, 900);
+    settle();
+    QCOMPARE(window.size(), QSize(1400, 900));
+
+    auto save = [&](const QString& name) {
+        settle();
+        const QImage grabbed = window.grab().toImage();
+        QVERIFY(!grabbed.isNull());
+        const QString path = QDir(dir).filePath(prefix + name);
+        QVERIFY2(grabbed.save(path), qPrintable(path));
+        const QImage image(path);
+        QVERIFY2(!image.isNull(), qPrintable(path));
+        const QSize expected = window.size() * window.devicePixelRatio();
+        QCOMPARE(image.size(), expected);
+        const int colours = distinctColours(image);
+        QVERIFY2(colours > 50, qPrintable(QStringLiteral("%1: %2 colours").arg(path).arg(colours)));
+        qInfo("screenshot: %s (%dx%d, %d colours)", qPrintable(path), image.width(), image.height(),
+              colours);
+    };
+
+    save(QStringLiteral("engine-main-window.png"));
+    static const char* const tabNames[Dashboard::TabCount] = {"curves", "bits-error", "step-sizes",
+                                                              "histogram"};
+    QTabWidget* tabs = window.dashboard()->tabs();
+    QCOMPARE(tabs->count(), int(Dashboard::TabCount));
+    for (int t = 0; t < Dashboard::TabCount; ++t) {
+        tabs->setCurrentIndex(t);
+        save(QStringLiteral("engine-dashboard-%1.png").arg(QString::fromLatin1(tabNames[t])));
+    }
+}
+
+QTEST_MAIN(TestGuiWithEngine)
+#include "TestGuiWithEngine.moc"
