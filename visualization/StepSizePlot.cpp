@@ -43,8 +43,11 @@ StepSizePlot::StepSizePlot(QWidget* parent) : PlotWidget(parent) {
     m_depthNote = new QCPItemText(plot);
     m_depthNote->setLayer(QStringLiteral("legend"));
     m_depthNote->position->setType(QCPItemPosition::ptAxisRectRatio);
-    m_depthNote->position->setCoords(0.99, 0.02);
-    m_depthNote->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
+    // Left-aligned and not clipped: in a narrow dock the note can be wider than the axis rect,
+    // and right alignment then cut off its first characters.
+    m_depthNote->setClipToAxisRect(false);
+    m_depthNote->position->setCoords(0.01, 0.02);
+    m_depthNote->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
     m_depthNote->setFont(PlotStyle::legendFont(font()));
     m_depthNote->setColor(PlotStyle::mutedTextColor());
     m_depthNote->setBrush(QColor(255, 255, 255, 220));
@@ -223,7 +226,7 @@ void StepSizePlot::applyStyles() {
 
     m_depthNote->setVisible(!distinct);
     if (!distinct) {
-        m_depthNote->setText(tr("%1 layers, coloured by depth: %2 (dark) to %3 (light)")
+        m_depthNote->setText(tr("%1 layers by depth: %2 dark, %3 light")
                                  .arg(shown.size())
                                  .arg(m_order.first(), m_order.last()));
     }

@@ -4,6 +4,8 @@
 // runs to "finished" and "cancelled"; every view is rendered to PNGs in QS_SCREENSHOT_DIR
 // (default: <executable dir>/screenshots) and checked for size and content.
 #include "app/bridge/EngineBackend.h"
+#include "engine/session/RunSpec.h"
+#include "engine/store/RunStore.h"
 #include "support/TinyDataset.h"
 #include "visualization/TrainingCurvesPlot.h"
 #include "widgets/Dashboard.h"
@@ -13,6 +15,7 @@
 #include "widgets/MainWindow.h"
 #include "widgets/RunBrowser.h"
 #include "widgets/RunConfigPanel.h"
+#include "widgets/RunListModel.h"
 #include "widgets/SelectionHub.h"
 
 #include <QAbstractItemModel>
@@ -22,11 +25,14 @@
 #include <QDoubleSpinBox>
 #include <QImage>
 #include <QJsonObject>
+#include <QLineEdit>
 #include <QSet>
 #include <QSettings>
+#include <QSortFilterProxyModel>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QTabWidget>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -86,6 +92,7 @@ private Q_SLOTS:
     void configPanelProducesTheSpecTheEngineValidates();
     void jobControlsRunATinySpecToTheEnd_andCancel();
     void screenshotsOfEveryView();
+    void runBrowserListsSortsAndFiltersARealStore();
 
 private:
     QJsonObject tinySpec(const QString& name, int epochs = 2) const;
@@ -333,6 +340,78 @@ void TestGuiWithEngine::screenshotsOfEveryView() {
         tabs->setCurrentIndex(t);
         save(QStringLiteral("engine-dashboard-%1.png").arg(QString::fromLatin1(tabNames[t])));
     }
+}
+
+// The run browser over runs written straight into a real SQLite store, as another process
+// (quantscape-cli) would write them.
+void TestGuiWithEngine::runBrowserListsSortsAndFiltersARealStore() {
+    QTemporaryDir dir;
+    const std::string db = dir.filePath(QStringLiteral("browser.sqlite")).toStdString();
+    {
+        auto store = qs::store::RunStore::open(db);
+        struct Made {
+            const char* name;
+            const char* method;
+            int bits;
+            const char* status;
+            double acc;
+        };
+        const Made made[] = {{"alpha float", "fp", 4, qs::store::status::kFinished, 0.91},
+                             {"beta w2", "lsq", 2, qs::store::status::kFailed, 0.0},
+                             {"gamma w4", "lsq", 4, qs::store::status::kFinished, 0.89}};
+        for (const Made& m : made) {
+            qs::session::RunSpec spec;
+            spec.name = m.name;
+            spec.method.name = m.method;
+            spec.quant.weightBits = spec.quant.actBits = m.bits;
+            const int64_t id = store->createRun(m.name, spec.toJson(), "{}");
+            if (m.acc > 0) {
+                store->setFinalMetrics(id, {{"eval/acc", m.acc}, {"eval/best_acc", m.acc}});
+            }
+            store->setStatus(id, m.status, m.acc > 0 ? "" : "diverged");
+        }
+    }
+    app::EngineBackend backend(QString::fromStdString(db), dir.filePath(QStringLiteral("out")));
+    MainWindow window(&backend);
+    window.show();
+    settle();
+    ui::RunBrowser* browser = window.runBrowser();
+    QSortFilterProxyModel* proxy = browser->proxy();
+    QTRY_COMPARE(proxy->rowCount(), 3);
+    auto namesInViewOrder = [&] {
+        QStringList names;
+        for (int r = 0; r < proxy->rowCount(); ++r) {
+            names << proxy->index(r, ui::RunListModel::Name).data().toString();
+        }
+        return names;
+    };
+    const QStringList listed = namesInViewOrder();
+    QCOMPARE(QSet<QString>(listed.begin(), listed.end()),
+             (QSet<QString>{"alpha float", "beta w2", "gamma w4"}));
+
+    // Sorting by accuracy puts the best run first when descending.
+    browser->tableView()->sortByColumn(ui::RunListModel::EvalAcc, Qt::DescendingOrder);
+    QCOMPARE(namesInViewOrder().first(), QStringLiteral("alpha float"));
+    browser->tableView()->sortByColumn(ui::RunListModel::Name, Qt::AscendingOrder);
+    QCOMPARE(namesInViewOrder(), (QStringList{"alpha float", "beta w2", "gamma w4"}));
+
+    // The filter matches method, status and bits.
+    browser->filterEdit()->setText(QStringLiteral("lsq"));
+    QCOMPARE(namesInViewOrder(), (QStringList{"beta w2", "gamma w4"}));
+    browser->filterEdit()->setText(QStringLiteral("failed"));
+    QCOMPARE(namesInViewOrder(), (QStringList{"beta w2"}));
+    browser->filterEdit()->setText(QStringLiteral("W4A4"));
+    QCOMPARE(namesInViewOrder(), (QStringList{"gamma w4"}));
+    browser->filterEdit()->clear();
+    QCOMPARE(proxy->rowCount(), 3);
+
+    // A rename through the backend reaches the store and the browser.
+    const qint64 gamma =
+        proxy->index(2, ui::RunListModel::Id).data(ui::RunListModel::RunIdRole).toLongLong();
+    QString error;
+    QVERIFY2(backend.renameRun(gamma, QStringLiteral("gamma renamed"), &error), qPrintable(error));
+    QTRY_VERIFY(namesInViewOrder().contains(QStringLiteral("gamma renamed")));
+    QCOMPARE(qs::store::RunStore::open(db)->run(gamma)->name, std::string("gamma renamed"));
 }
 
 QTEST_MAIN(TestGuiWithEngine)
