@@ -48,15 +48,7 @@ BitWidthChart::~BitWidthChart() = default;
 
 void BitWidthChart::setLayers(const QVector<LayerRow>& layers) {
     m_layers = layers;
-    QStringList names;
-    names.reserve(layers.size());
-    for (const LayerRow& row : layers) {
-        names.append(row.layer);
-    }
-    if (names != layerNames()) {
-        enableAutoRange();  // another model: the user's zoom no longer means anything
-    }
-    setCategories(names);
+    setCategories(layers);
 
     for (QCPItemText* label : qAsConst(m_floatLabels)) {
         customPlot()->removeItem(label);

@@ -114,7 +114,15 @@ void LayerBarChart::setSelectedLayer(const QString& layer) {
     requestReplot();
 }
 
-void LayerBarChart::setCategories(const QStringList& names) {
+void LayerBarChart::setCategories(const QVector<LayerRow>& layers) {
+    QStringList names;
+    names.reserve(layers.size());
+    for (const LayerRow& row : layers) {
+        names.append(row.layer);
+    }
+    if (names != m_names) {
+        enableAutoRange();
+    }
     m_names = names;
     static_cast<CategoryTicker*>(m_ticker.data())->setNames(names);
 }

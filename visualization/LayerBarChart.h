@@ -5,6 +5,7 @@
 #pragma once
 
 #include "visualization/PlotWidget.h"
+#include "visualization/ViewData.h"
 
 #include <QSharedPointer>
 #include <QStringList>
@@ -41,8 +42,10 @@ protected:
     /// Key offset of the centre of bar `slot` (0 or 1) of a layer's pair of bars.
     static double slotOffset(int slot) { return (slot == 0 ? -0.5 : 0.5) * (kBarWidth + kBarGap); }
 
-    /// Replaces the categories and the tick labels; keeps the selection if the layer remains.
-    void setCategories(const QStringList& names);
+    /// Replaces the categories and the tick labels with the layers' names; keeps the selection
+    /// if the layer remains. Another set of layers (another model) re-enables auto-range: the
+    /// user's zoom no longer means anything.
+    void setCategories(const QVector<LayerRow>& layers);
     /// A bar series in the house style, grouped side by side with the others, that shows the
     /// selected layer with the selection pen.
     QCPBars* addBars(const QString& name, const QColor& color);

@@ -60,15 +60,7 @@ QuantErrorChart::~QuantErrorChart() = default;
 
 void QuantErrorChart::setLayers(const QVector<LayerRow>& layers) {
     m_layers = layers;
-    QStringList names;
-    names.reserve(layers.size());
-    for (const LayerRow& row : layers) {
-        names.append(row.layer);
-    }
-    if (names != layerNames()) {
-        enableAutoRange();  // another model: the user's zoom no longer means anything
-    }
-    setCategories(names);
+    setCategories(layers);
 
     QVector<double> weKeys, weValues, aeKeys, aeValues, wcKeys, wcValues, acKeys, acValues;
     for (int i = 0; i < layers.size(); ++i) {

@@ -27,7 +27,7 @@ struct LayerRow {
     int actBits = 0;
     QVector<double> weightSteps;  ///< one per tensor, or per output channel
     double actStep = 0.0;
-    double weightError = 0.0;     ///< mean squared quantization error
+    double weightError = 0.0;  ///< mean squared quantization error
     double actError = 0.0;
     double weightClipRate = 0.0;  ///< fraction in [0, 1]
     double actClipRate = 0.0;
@@ -45,11 +45,11 @@ struct WeightHistogram {
     qint64 runId = 0;
     qint64 step = 0;
     QString layer;
-    double lo = 0.0;          ///< left edge of the first bin
-    double hi = 0.0;          ///< right edge of the last bin
-    QVector<double> counts;   ///< equal-width bins over [lo, hi]
-    int bits = 0;             ///< 0: the layer's weights are float (no grid)
-    double stepSize = 0.0;    ///< per-tensor step (the mean step when per-channel)
+    double lo = 0.0;         ///< left edge of the first bin
+    double hi = 0.0;         ///< right edge of the last bin
+    QVector<double> counts;  ///< equal-width bins over [lo, hi]
+    int bits = 0;            ///< 0: the layer's weights are float (no grid)
+    double stepSize = 0.0;   ///< per-tensor step (the mean step when per-channel)
     double qn = 0.0;
     double qp = 0.0;
 };
@@ -85,8 +85,8 @@ struct RunSummary {
     qint64 id = 0;
     QString name;
     QString status;
-    QString method;   ///< fp, lsq, ...
-    QString bits;     ///< "W4A4", "float"
+    QString method;  ///< fp, lsq, ...
+    QString bits;    ///< "W4A4", "float"
     QString arch;
     QString dataset;
     QDateTime created;
@@ -98,8 +98,8 @@ struct RunSummary {
 struct RunData {
     RunSummary summary;
     QJsonObject spec;
-    QVector<MetricPoint> metrics;        ///< ordered by step
-    QVector<LayerSnapshot> layerHistory; ///< ordered by step; the last one fills the layer table
+    QVector<MetricPoint> metrics;         ///< ordered by step
+    QVector<LayerSnapshot> layerHistory;  ///< ordered by step; the last one fills the layer table
 };
 
 }  // namespace qs::ui

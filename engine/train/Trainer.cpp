@@ -178,8 +178,7 @@ io::NamedTensors modelTensors(models::ResNetImpl& model) {
     return out;
 }
 
-std::vector<session::LayerState> collectLayerStates(const RunSpec& spec,
-                                                    models::ResNetImpl& model) {
+std::vector<session::LayerState> collectLayerStates(models::ResNetImpl& model) {
     std::vector<session::LayerState> out;
     for (auto& [path, layer] : model.quantLayers()) {
         session::LayerState st;
@@ -491,7 +490,7 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
 
         if (!ctx.resume) {
             // A resumed run already has the states recorded at its checkpoint's step.
-            sink.post(session::LayerStates{step, collectLayerStates(spec, *model)});
+            sink.post(session::LayerStates{step, collectLayerStates(*model)});
         }
         model->train();
 
@@ -564,7 +563,7 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                     windowCorrect = windowCount = windowSteps = 0;
                 }
                 if (observe) {
-                    sink.post(session::LayerStates{step, collectLayerStates(spec, *model)});
+                    sink.post(session::LayerStates{step, collectLayerStates(*model)});
                 }
                 postHistogram(ctx.control, sink, *model, step, spec.logEvery);
                 const double elapsed = clock.seconds() - trainStart;
@@ -585,7 +584,7 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
             setObserving(*model, false);
             bestAcc = std::max(bestAcc, lastEval.second);
             sink.post(session::EpochEval{epoch + 1, step, lastEval.first, lastEval.second});
-            sink.post(session::LayerStates{step, collectLayerStates(spec, *model)});
+            sink.post(session::LayerStates{step, collectLayerStates(*model)});
             log(session::LogLevel::Info,
                 "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(spec.optim.epochs) +
                     ": eval loss " + std::to_string(lastEval.first) + ", eval acc " +

@@ -5,6 +5,7 @@
 // and kill -9 of a real training process.
 #include "support/TestFiles.h"
 #include "support/TinyDataset.h"
+#include "support/TinySpecJson.h"
 
 #include <QDir>
 #include <QFile>
@@ -139,22 +140,7 @@ CliResult TestCli::cli(const QStringList& args, int timeoutMs) {
 }
 
 QJsonObject TestCli::tinySpec(const QString& name) const {
-    return QJsonObject{
-        {"version", 1},
-        {"name", name},
-        {"model", QJsonObject{{"arch", "resnet20"}}},
-        {"data", QJsonObject{{"dataset", "mnist"},
-                             {"path", m_data},
-                             {"augment", false},
-                             {"batch_size", 32},
-                             {"eval_batch_size", 128}}},
-        {"method", QJsonObject{{"name", "fp"}}},
-        {"optim", QJsonObject{{"lr", 0.05}, {"epochs", 1}}},
-        {"seed", 3},
-        {"threads", 1},
-        {"log_every", 2},
-        {"state_every", 4},
-    };
+    return qs::test::tinySpecJson(m_data, name, QStringLiteral("fp"), 1);
 }
 
 QString TestCli::writeText(const QString& fileName, const QByteArray& text) const {

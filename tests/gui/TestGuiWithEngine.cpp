@@ -7,6 +7,7 @@
 #include "engine/session/RunSpec.h"
 #include "engine/store/RunStore.h"
 #include "support/TinyDataset.h"
+#include "support/TinySpecJson.h"
 #include "visualization/TrainingCurvesPlot.h"
 #include "widgets/Dashboard.h"
 #include "widgets/JobControls.h"
@@ -122,22 +123,7 @@ void TestGuiWithEngine::init() {
 }
 
 QJsonObject TestGuiWithEngine::tinySpec(const QString& name, int epochs) const {
-    return QJsonObject{
-        {"version", 1},
-        {"name", name},
-        {"model", QJsonObject{{"arch", "resnet20"}}},
-        {"data", QJsonObject{{"dataset", "mnist"},
-                             {"path", m_data},
-                             {"augment", false},
-                             {"batch_size", 32},
-                             {"eval_batch_size", 128}}},
-        {"method", QJsonObject{{"name", "lsq"}}},
-        {"optim", QJsonObject{{"lr", 0.05}, {"epochs", epochs}}},
-        {"seed", 3},
-        {"threads", 1},
-        {"log_every", 2},
-        {"state_every", 4},
-    };
+    return qs::test::tinySpecJson(m_data, name, QStringLiteral("lsq"), epochs);
 }
 
 qint64 TestGuiWithEngine::runToTheEnd(app::EngineBackend& backend, MainWindow& window,

@@ -4,6 +4,7 @@
 #include "app/bridge/EngineBackend.h"
 #include "engine/session/RunSpec.h"
 #include "support/TinyDataset.h"
+#include "support/TinySpecJson.h"
 
 #include <QDir>
 #include <QFile>
@@ -125,22 +126,7 @@ void TestEngineBackend::init() {
 }
 
 QJsonObject TestEngineBackend::tinySpec(const QString& name, int epochs) const {
-    return QJsonObject{
-        {"version", 1},
-        {"name", name},
-        {"model", QJsonObject{{"arch", "resnet20"}}},
-        {"data", QJsonObject{{"dataset", "mnist"},
-                             {"path", m_data},
-                             {"augment", false},
-                             {"batch_size", 32},
-                             {"eval_batch_size", 128}}},
-        {"method", QJsonObject{{"name", "lsq"}}},
-        {"optim", QJsonObject{{"lr", 0.05}, {"epochs", epochs}}},
-        {"seed", 3},
-        {"threads", 1},
-        {"log_every", 2},
-        {"state_every", 4},
-    };
+    return qs::test::tinySpecJson(m_data, name, QStringLiteral("lsq"), epochs);
 }
 
 void TestEngineBackend::validateReportsTheEnginesFieldAndMessage_data() {
