@@ -1,6 +1,7 @@
 // quantscape-cli: train runs headless, list presets, browse the run store.
 #include "app/cli/CliSupport.h"
 #include "app/cli/ProgressPrinter.h"
+#include "engine/analysis/Sharpness.h"
 #include "engine/data/ImageSet.h"
 #include "engine/io/Safetensors.h"
 #include "engine/session/Presets.h"
@@ -35,6 +36,12 @@ Commands:
   demo    [--db PATH] [--out DIR] [--threads N]
                                     the headless demo: ResNet-20 float on Fashion-MNIST (3
                                     epochs), then LSQ W4A4 from that checkpoint (2 epochs)
+  sharpness --run RUN_ID | --checkpoint FILE [--db PATH] [--measure rho-ball|epsilon|both]
+          [--mode float|dequantized|quantize-after|auto] [--rho R] [--steps K] [--eps E]
+          [--eps-steps K] [--samples N] [--batch-size B] [--seed S] [--data DIR] [--threads N]
+          [--json]                  rho-ball and epsilon sharpness of a stored checkpoint
+                                    (ALGORITHMS.md section 6); recorded in the store, with a
+                                    run's figures also among its final metrics
   presets [--show NAME]             list the built-in presets, or print one as a spec file
   runs list [--json] [--db PATH]    every run in the store, newest first
   runs show RUN_ID [--json] [--db PATH]
@@ -248,6 +255,140 @@ int cmdDemo(cli::Args& args) {
     return 0;
 }
 
+double realOption(cli::Args& args, const std::string& option) {
+    const std::string text = args.value(option);
+    try {
+        std::size_t used = 0;
+        const double v = std::stod(text, &used);
+        if (used == text.size()) {
+            return v;
+        }
+    } catch (const std::logic_error&) {
+    }
+    throw UsageError(option + " needs a number (got \"" + text + "\")");
+}
+
+int cmdSharpness(cli::Args& args) {
+    std::string dbPath = cli::defaultDbPath();
+    std::string checkpoint;
+    int64_t runId = 0;
+    bool asJson = false;
+    analysis::SharpnessOptions o;
+    while (!args.done()) {
+        const std::string a = args.next();
+        if (a == "--run") {
+            runId = args.integer(a);
+        } else if (a == "--checkpoint") {
+            checkpoint = args.value(a);
+        } else if (a == "--db") {
+            dbPath = args.value(a);
+        } else if (a == "--measure") {
+            const std::string m = args.value(a);
+            if (m != "rho-ball" && m != "epsilon" && m != "both") {
+                throw UsageError("--measure: rho-ball, epsilon or both (got " + m + ")");
+            }
+            o.measures = m == "both" ? std::vector<std::string>{"rho-ball", "epsilon"}
+                                     : std::vector<std::string>{m};
+        } else if (a == "--mode") {
+            const std::string m = args.value(a);
+            if (m != "float" && m != "dequantized" && m != "quantize-after" && m != "auto") {
+                throw UsageError("--mode: float, dequantized, quantize-after or auto (got " + m +
+                                 ")");
+            }
+            o.modes = m == "auto" ? std::vector<std::string>{} : std::vector<std::string>{m};
+        } else if (a == "--rho") {
+            o.rho = realOption(args, a);
+        } else if (a == "--steps") {
+            o.rhoSteps = int(args.integer(a));
+        } else if (a == "--eps") {
+            o.eps = realOption(args, a);
+        } else if (a == "--eps-steps") {
+            o.epsSteps = int(args.integer(a));
+        } else if (a == "--samples") {
+            o.samples = args.integer(a);
+        } else if (a == "--batch-size") {
+            o.batchSize = int(args.integer(a));
+        } else if (a == "--seed") {
+            o.seed = uint64_t(args.integer(a));
+        } else if (a == "--data") {
+            o.dataPath = args.value(a);
+        } else if (a == "--threads") {
+            o.threads = int(args.integer(a));
+        } else if (a == "--json") {
+            asJson = true;
+        } else {
+            throw UsageError("sharpness: unknown option " + a);
+        }
+    }
+    if ((runId > 0) == !checkpoint.empty()) {
+        throw UsageError("sharpness: give exactly one of --run RUN_ID and --checkpoint FILE");
+    }
+    if (!(o.rho > 0.0) || !(o.eps > 0.0) || o.rhoSteps < 1 || o.epsSteps < 1 || o.samples < 1 ||
+        o.batchSize < 1 || o.threads < 0) {
+        throw UsageError(
+            "sharpness: --rho, --eps, --steps, --eps-steps, --samples and "
+            "--batch-size must be positive, --threads >= 0");
+    }
+    std::unique_ptr<store::RunStore> store;
+    if (runId > 0) {
+        store = store::RunStore::open(dbPath);
+        checkpoint = analysis::runCheckpoint(*store, runId);
+    } else if (!fs::exists(dbPath)) {
+        // A loose checkpoint is still recorded when a store exists; none is created for it.
+    } else {
+        store = store::RunStore::open(dbPath);
+    }
+    std::atomic<bool> cancel{false};
+    std::string lastLine;
+    const auto report = analysis::measureSharpness(
+        checkpoint, o,
+        [&](const std::string& phase, double fraction) {
+            cancel = g_interrupted.load();
+            std::ostringstream line;
+            line << "\r" << phase << ": " << int(fraction * 100.0 + 0.5) << "%   ";
+            if (line.str() != lastLine) {
+                std::cerr << line.str() << std::flush;
+                lastLine = line.str();
+            }
+        },
+        &cancel);
+    std::cerr << "\n";
+    if (store) {
+        analysis::recordSharpness(*store, runId, report);
+    }
+    if (asJson) {
+        nlohmann::json out = {{"checkpoint", report.checkpoint},
+                              {"step", report.step},
+                              {"method", report.method},
+                              {"figures", nlohmann::json::array()}};
+        for (const auto& f : report.figures) {
+            out["figures"].push_back({{"measure", f.measure},
+                                      {"mode", f.mode},
+                                      {"radius", f.radius},
+                                      {"value", f.value},
+                                      {"base_loss", f.baseLoss},
+                                      {"perturbed_loss", f.perturbedLoss},
+                                      {"ascent_steps", f.ascentSteps},
+                                      {"samples", f.samples},
+                                      {"seed", f.seed}});
+        }
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& f : report.figures) {
+        rows.push_back({f.measure, f.mode, cli::formatFixed(f.radius, 4),
+                        cli::formatFixed(f.value, 5), cli::formatFixed(f.baseLoss, 5),
+                        cli::formatFixed(f.perturbedLoss, 5), std::to_string(f.samples)});
+    }
+    std::cout << "checkpoint " << report.checkpoint << " (" << report.method << ", step "
+              << report.step << ")\n"
+              << cli::formatTable(
+                     {"measure", "mode", "radius", "sharpness", "loss", "perturbed", "samples"},
+                     rows);
+    return 0;
+}
+
 int cmdPresets(cli::Args& args) {
     if (!args.done()) {
         const std::string a = args.next();
@@ -402,6 +543,9 @@ int main(int argc, char** argv) {
         if (command == "demo") {
             return cmdDemo(args);
         }
+        if (command == "sharpness") {
+            return cmdSharpness(args);
+        }
         if (command == "presets") {
             return cmdPresets(args);
         }
@@ -432,6 +576,9 @@ int main(int argc, char** argv) {
     } catch (const io::FormatError& e) {
         std::cerr << "quantscape-cli: " << e.what() << "\n";
         return 3;
+    } catch (const analysis::AnalysisCancelled& e) {
+        std::cerr << "quantscape-cli: " << e.what() << "\n";
+        return 1;
     } catch (const std::exception& e) {
         std::cerr << "quantscape-cli: " << e.what() << "\n";
         return 3;

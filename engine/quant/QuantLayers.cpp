@@ -21,26 +21,30 @@ void QuantLayer::configureQuantizers(const LayerQuantConfig& config) {
     if (config.weightBits > 0) {
         QuantizerOptions o(config.weightBits, /*is_signed=*/true);
         o.channels(config.perChannel ? outChannels() : 0);
+        o.learn_grad_scale(config.learnGradScale);
         m_weightQuantizer = self.register_module("weight_quantizer", Quantizer(o));
     }
     if (config.actBits > 0) {
         QuantizerOptions o(config.actBits, m_inputSigned);
         o.grad_scale(config.gradScale);
         o.relu_input(m_inputRelu && !m_inputSigned);
+        o.learn_grad_scale(config.learnGradScale);
         m_inputQuantizer = self.register_module("input_quantizer", Quantizer(o));
     }
 }
 
 torch::Tensor QuantLayer::quantizeInput(const torch::Tensor& x) {
-    if (m_inputQuantizer && m_inputQuantizer->options().relu_input()) {
+    const bool quantize = m_inputQuantizer && !m_bypassInput;
+    if (quantize && m_inputQuantizer->options().relu_input()) {
         return m_inputQuantizer->forward(x);  // the unsigned range is the ReLU
     }
     const torch::Tensor in = m_inputRelu ? torch::relu(x) : x;
-    return m_inputQuantizer ? m_inputQuantizer->forward(in) : in;
+    return quantize ? m_inputQuantizer->forward(in) : in;
 }
 
 torch::Tensor QuantLayer::quantizeWeight(const torch::Tensor& w) {
-    return m_weightQuantizer ? m_weightQuantizer->forward(w) : w;
+    torch::Tensor out = m_weightQuantizer && !m_bypassWeight ? m_weightQuantizer->forward(w) : w;
+    return m_weightOffset.defined() ? out + m_weightOffset : out;
 }
 
 QConv2dImpl::QConv2dImpl(QConv2dOptions options)

@@ -19,6 +19,7 @@ struct LayerQuantConfig {
     int actBits = 0;
     bool perChannel = false;
     GradScaleMode gradScale = GradScaleMode::Numel;
+    bool learnGradScale = false;  ///< noise tempering's learnable kappa on g
 };
 
 /// What every quantizable layer shares: the two slots and their state.
@@ -34,6 +35,15 @@ public:
     virtual const torch::Tensor& quantWeight() const = 0;
     virtual int64_t outChannels() const = 0;
     std::vector<int64_t> weightShape() const { return quantWeight().sizes().vec(); }
+    /// A bypassed slot acts as empty (float). Sharpness's "dequantized" mode bypasses the weight
+    /// slot of a network whose weights hold Q(w); its "float" mode bypasses both.
+    void setBypass(bool weight, bool input) {
+        m_bypassWeight = weight;
+        m_bypassInput = input;
+    }
+    /// Added to the weight after its quantizer (an undefined tensor: nothing): SQuAT's
+    /// perturbation at the "quantized" site, Q(w) + e.
+    void setWeightOffset(torch::Tensor offset) { m_weightOffset = std::move(offset); }
 
 protected:
     QuantLayer(bool inputSigned, bool inputRelu)
@@ -48,6 +58,9 @@ private:
     Quantizer m_inputQuantizer{nullptr};
     bool m_inputSigned;
     bool m_inputRelu;
+    bool m_bypassWeight = false;
+    bool m_bypassInput = false;
+    torch::Tensor m_weightOffset;
 };
 
 struct QConv2dOptions {

@@ -195,7 +195,35 @@ json toJsonTree(const RunSpec& s) {
           {"flip", s.data.flip},
           {"batch_size", s.data.batchSize},
           {"eval_batch_size", s.data.evalBatchSize}}},
-        {"method", {{"name", s.method.name}}},
+        {"method",
+         {{"name", s.method.name},
+          {"squat",
+           {{"schedule", s.method.squat.schedule},
+            {"k", s.method.squat.k},
+            {"site", s.method.squat.site},
+            {"rho", s.method.squat.rho},
+            {"rho_warmup_epochs", s.method.squat.rhoWarmupEpochs},
+            {"asam", s.method.squat.asam},
+            {"joint", s.method.squat.joint}}},
+          {"nt",
+           {{"lambda0", s.method.nt.lambda0},
+            {"tau", s.method.nt.tau},
+            {"end_lambda", s.method.nt.endLambda},
+            {"end_fraction", s.method.nt.endFraction},
+            {"distribution", s.method.nt.distribution},
+            {"amplitude", s.method.nt.amplitude},
+            {"weights", s.method.nt.weights},
+            {"activations", s.method.nt.activations},
+            {"learn_grad_scale", s.method.nt.learnGradScale}}},
+          {"ptq",
+           {{"calibration", s.method.ptq.calibration},
+            {"percentile", s.method.ptq.percentile},
+            {"batches", s.method.ptq.batches}}},
+          {"distill",
+           {{"enabled", s.method.distill.enabled},
+            {"teacher", s.method.distill.teacher},
+            {"alpha", s.method.distill.alpha},
+            {"temperature", s.method.distill.temperature}}}}},
         {"quant",
          {{"weight_bits", s.quant.weightBits},
           {"act_bits", s.quant.actBits},
@@ -258,6 +286,45 @@ RunSpec fromJsonTree(const json& root) {
     if (const json* m = r.child("method")) {
         ObjectReader o(*m, "method");
         o.read("name", s.method.name);
+        if (const json* q = o.child("squat")) {
+            ObjectReader c(*q, "method.squat");
+            c.read("schedule", s.method.squat.schedule);
+            c.read("k", s.method.squat.k);
+            c.read("site", s.method.squat.site);
+            c.read("rho", s.method.squat.rho);
+            c.read("rho_warmup_epochs", s.method.squat.rhoWarmupEpochs);
+            c.read("asam", s.method.squat.asam);
+            c.read("joint", s.method.squat.joint);
+            c.finish();
+        }
+        if (const json* q = o.child("nt")) {
+            ObjectReader c(*q, "method.nt");
+            c.read("lambda0", s.method.nt.lambda0);
+            c.read("tau", s.method.nt.tau);
+            c.read("end_lambda", s.method.nt.endLambda);
+            c.read("end_fraction", s.method.nt.endFraction);
+            c.read("distribution", s.method.nt.distribution);
+            c.read("amplitude", s.method.nt.amplitude);
+            c.read("weights", s.method.nt.weights);
+            c.read("activations", s.method.nt.activations);
+            c.read("learn_grad_scale", s.method.nt.learnGradScale);
+            c.finish();
+        }
+        if (const json* q = o.child("ptq")) {
+            ObjectReader c(*q, "method.ptq");
+            c.read("calibration", s.method.ptq.calibration);
+            c.read("percentile", s.method.ptq.percentile);
+            c.read("batches", s.method.ptq.batches);
+            c.finish();
+        }
+        if (const json* q = o.child("distill")) {
+            ObjectReader c(*q, "method.distill");
+            c.read("enabled", s.method.distill.enabled);
+            c.read("teacher", s.method.distill.teacher);
+            c.read("alpha", s.method.distill.alpha);
+            c.read("temperature", s.method.distill.temperature);
+            c.finish();
+        }
         o.finish();
     }
     if (const json* q = r.child("quant")) {
@@ -376,7 +443,64 @@ void RunSpec::validate() const {
     requireRange("data.crop_padding", data.cropPadding, -1, 16);
     requireRange("data.batch_size", data.batchSize, 1, 65536);
     requireRange("data.eval_batch_size", data.evalBatchSize, 1, 65536);
-    requireOneOf("method.name", method.name, {"fp", "lsq"});
+    requireOneOf("method.name", method.name, {"fp", "lsq", "squat", "nt", "ptq"});
+    requireOneOf("method.squat.schedule", method.squat.schedule, {"per-step", "alternate"});
+    requireRange("method.squat.k", method.squat.k, 1, 1000);
+    requireOneOf("method.squat.site", method.squat.site, {"latent", "quantized"});
+    if (!(method.squat.rho > 0.0) || method.squat.rho > 10.0) {
+        throw SpecError("method.squat.rho",
+                        "must be in (0, 10] (got " + show(method.squat.rho) + ")");
+    }
+    requireRange("method.squat.rho_warmup_epochs", method.squat.rhoWarmupEpochs, 0.0,
+                 double(optim.epochs));
+    if (method.squat.joint && method.squat.schedule != "per-step") {
+        throw SpecError("method.squat.joint",
+                        "joint SAM over weights and step sizes has no alternate schedule");
+    }
+    if (method.squat.joint && method.squat.site != "latent") {
+        throw SpecError("method.squat.joint", "joint SAM perturbs the latent weights only");
+    }
+    requireRange("method.nt.lambda0", method.nt.lambda0, 0.0, 100.0);
+    requireRange("method.nt.tau", method.nt.tau, 0.0, 1e12);
+    // tau = 0 derives tau from (end_lambda, end_fraction), which needs 0 < end_lambda < lambda0.
+    if (method.nt.tau == 0.0 && method.nt.lambda0 > 0.0 &&
+        !(method.nt.endLambda > 0.0 && method.nt.endLambda < method.nt.lambda0)) {
+        throw SpecError("method.nt.end_lambda", "must be in (0, lambda0) when tau is 0 (got " +
+                                                    show(method.nt.endLambda) + ")");
+    }
+    if (!(method.nt.endFraction > 0.0) || method.nt.endFraction > 1.0) {
+        throw SpecError("method.nt.end_fraction",
+                        "must be in (0, 1] (got " + show(method.nt.endFraction) + ")");
+    }
+    requireOneOf("method.nt.distribution", method.nt.distribution, {"uniform", "normal"});
+    requireOneOf("method.nt.amplitude", method.nt.amplitude, {"error", "half-step"});
+    requireOneOf("method.ptq.calibration", method.ptq.calibration, {"minmax", "percentile", "mse"});
+    if (!(method.ptq.percentile > 50.0) || method.ptq.percentile > 100.0) {
+        throw SpecError("method.ptq.percentile",
+                        "must be in (50, 100] (got " + show(method.ptq.percentile) + ")");
+    }
+    requireRange("method.ptq.batches", method.ptq.batches, 1, 10000);
+    if (method.name == "ptq" && initCheckpoint.empty()) {
+        throw SpecError("init_checkpoint",
+                        "ptq calibrates a trained model: name its float checkpoint");
+    }
+    requireRange("method.distill.alpha", method.distill.alpha, 0.0, 1.0);
+    if (!(method.distill.temperature > 0.0) || method.distill.temperature > 100.0) {
+        throw SpecError("method.distill.temperature",
+                        "must be in (0, 100] (got " + show(method.distill.temperature) + ")");
+    }
+    if (method.distill.enabled) {
+        if (method.name == "fp" || method.name == "ptq") {
+            throw SpecError(
+                "method.distill.enabled",
+                "distillation is for the QAT methods (lsq, squat, nt), not " + method.name);
+        }
+        if (method.distill.teacher.empty() && initCheckpoint.empty()) {
+            throw SpecError("method.distill.teacher",
+                            "distillation needs a float teacher: set method.distill.teacher or "
+                            "init_checkpoint");
+        }
+    }
     requireBits("quant.weight_bits", quant.weightBits, false);
     requireBits("quant.act_bits", quant.actBits, false);
     requireOneOf("quant.first_last", quant.firstLast, {"8bit", "float", "same"});

@@ -70,8 +70,51 @@ struct OptimSpec {
     int epochs = 3;
 };
 
+/// SQuAT (ALGORITHMS.md section 3): SAM on the latent weights, LSQ on the step sizes.
+struct SquatSpec {
+    std::string schedule = "per-step";  ///< per-step | alternate (k SAM steps on w, 1 on s)
+    int k = 1;                          ///< alternate schedule: SAM steps per step-size step
+    std::string site = "latent";        ///< latent (Q(w + e)) | quantized (Q(w) + e)
+    double rho = 0.05;                  ///< radius of the perturbation
+    double rhoWarmupEpochs = 0.0;       ///< rho ramps linearly from 0 over these epochs
+    bool asam = false;                  ///< adaptive SAM: e = rho T^2 g / ||T g||
+    bool joint = false;                 ///< ablation: SAM over weights and step sizes jointly
+};
+
+/// Noise tempering (ALGORITHMS.md section 4).
+struct NoiseSpec {
+    double lambda0 = 1.0;
+    double tau = 0.0;         ///< > 0: explicit; 0: from endLambda at endFraction of training
+    double endLambda = 0.01;  ///< lambda_t reached at endFraction of the training steps
+    double endFraction = 0.8;
+    std::string distribution = "uniform";  ///< uniform (U(-1, 1)) | normal (N(0, 1))
+    std::string amplitude = "error";       ///< error (|e|) | half-step (s / 2)
+    bool weights = true;                   ///< noise at weight quantizers
+    bool activations = true;               ///< noise at activation quantizers
+    bool learnGradScale = false;           ///< learnable multiplier kappa on LSQ's g
+};
+
+/// Post-training quantization: calibration only, no training.
+struct PtqSpec {
+    std::string calibration = "mse";  ///< minmax | percentile | mse
+    double percentile = 99.99;        ///< percentile calibration: of |v|, in (50, 100]
+    int batches = 4;                  ///< training batches seen by activation calibration
+};
+
+/// Knowledge distillation from a float teacher (any QAT method).
+struct DistillSpec {
+    bool enabled = false;
+    std::string teacher;       ///< float checkpoint; empty = init_checkpoint
+    double alpha = 0.5;        ///< loss = (1 - alpha) CE + alpha T^2 softCE(student, teacher)
+    double temperature = 1.0;  ///< T
+};
+
 struct MethodSpec {
-    std::string name = "fp";  ///< fp|lsq
+    std::string name = "fp";  ///< fp|lsq|squat|nt|ptq
+    SquatSpec squat;
+    NoiseSpec nt;
+    PtqSpec ptq;
+    DistillSpec distill;
 };
 
 /// Version of the spec format this code writes and reads.
@@ -85,7 +128,9 @@ struct RunSpec {
     MethodSpec method;
     QuantSpec quant;
     OptimSpec optim;
-    std::string initCheckpoint;  ///< warm start: float (or any) safetensors checkpoint
+    /// Warm start: a safetensors checkpoint, or "run:NAME" for the newest finished run of that
+    /// name in the run store (resolved by Session::start).
+    std::string initCheckpoint;
     uint64_t seed = 1;
     int threads = 0;       ///< 0: all cores
     int logEvery = 20;     ///< steps between streamed train metrics
@@ -98,6 +143,8 @@ struct RunSpec {
     /// Throws SpecError for the first problem found.
     void validate() const;
     bool isQuantized() const { return method.name != "fp"; }
+    /// Whether the method trains (everything but ptq, which only calibrates).
+    bool trains() const { return method.name != "ptq"; }
 };
 
 /// Applies "dotted.path=value" overrides to a spec's JSON and re-validates, e.g.

@@ -92,7 +92,29 @@ std::string versionsJson() {
     return json + "}";
 }
 
+constexpr const char* kRunReference = "run:";
+
 }  // namespace
+
+std::string resolveCheckpointReference(const store::RunStore& store, const std::string& value,
+                                       const std::string& field) {
+    if (value.rfind(kRunReference, 0) != 0) {
+        return value;
+    }
+    const std::string name = value.substr(std::char_traits<char>::length(kRunReference));
+    for (const store::RunRecord& run : store.listRuns()) {  // newest first
+        if (run.name != name || run.status != store::status::kFinished) {
+            continue;
+        }
+        const fs::path last = fs::path(run.checkpointDir) / "last.safetensors";
+        if (!run.checkpointDir.empty() && fs::exists(last)) {
+            return last.string();
+        }
+    }
+    throw SpecError(field, "no finished run named '" + name + "' with a checkpoint in " +
+                               store.path() + " (train it first, e.g. quantscape-cli train " +
+                               "--preset " + name + ")");
+}
 
 int64_t Session::start(const RunSpec& specIn, const SessionOptions& options) {
     if (isRunning()) {
@@ -106,10 +128,25 @@ int64_t Session::start(const RunSpec& specIn, const SessionOptions& options) {
     int64_t runId = 0;
     if (!options.dbPath.empty()) {
         auto store = store::RunStore::open(options.dbPath);
+        // "run:NAME" references become the checkpoint paths they name, so the recorded spec
+        // says which file the run really started from.
+        spec.initCheckpoint =
+            resolveCheckpointReference(*store, spec.initCheckpoint, "init_checkpoint");
+        spec.method.distill.teacher = resolveCheckpointReference(
+            *store, spec.method.distill.teacher, "method.distill.teacher");
         runId = store->createRun(spec.name, spec.toJson(), versionsJson());
         const std::string runDir =
             (fs::path(options.outDir) / ("run-" + std::to_string(runId))).string();
         store->setCheckpointDir(runId, fs::absolute(runDir).string());
+    }
+    if (options.dbPath.empty()) {
+        for (const std::string* ref : {&spec.initCheckpoint, &spec.method.distill.teacher}) {
+            if (ref->rfind(kRunReference, 0) == 0) {
+                throw SpecError(
+                    ref == &spec.initCheckpoint ? "init_checkpoint" : "method.distill.teacher",
+                    "a \"run:NAME\" reference needs a run store (--db)");
+            }
+        }
     }
     launch(spec, options, runId, false);
     return runId;

@@ -26,6 +26,18 @@ struct SessionOptions {
 
 class Session;
 
+}  // namespace qs::session
+namespace qs::store {
+class RunStore;
+}
+namespace qs::session {
+
+/// A checkpoint field's value with a "run:NAME" reference replaced by the last.safetensors of
+/// the newest finished run of that name in the store; other values come back unchanged. Throws
+/// SpecError naming `field` when no such run exists.
+std::string resolveCheckpointReference(const store::RunStore& store, const std::string& value,
+                                       const std::string& field);
+
 /// RAII subscription: unsubscribes when destroyed, whichever side goes first.
 class Subscription {
 public:

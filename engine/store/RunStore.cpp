@@ -107,6 +107,25 @@ CREATE TABLE artifacts (
 );
 CREATE INDEX artifacts_run ON artifacts(run_id);
 )sql"},
+    {2, R"sql(
+CREATE TABLE sharpness (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER REFERENCES runs(id) ON DELETE CASCADE,
+    checkpoint TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    measure TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    radius REAL,
+    value REAL,
+    base_loss REAL,
+    perturbed_loss REAL,
+    ascent_steps INTEGER NOT NULL,
+    samples INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX sharpness_run ON sharpness(run_id);
+)sql"},
 };
 
 constexpr bool migrationsAreContiguous() {
@@ -834,6 +853,71 @@ std::vector<MetricRow> RunStore::metrics(int64_t runId, const std::string& key) 
     std::vector<MetricRow> rows;
     while (select.step()) {
         rows.push_back({select.integer(0), select.text(1), select.real(2)});
+    }
+    return rows;
+}
+
+int64_t RunStore::addSharpness(const SharpnessRow& row) {
+    ConnectionLock lock(m_db);
+    const std::string what = "cannot record a sharpness measure";
+    Transaction tx(m_db, m_path, Transaction::Kind::Write, what);
+    Statement insert(
+        m_db, m_path,
+        "INSERT INTO sharpness (run_id, checkpoint, step, measure, mode, radius, value, "
+        "base_loss, perturbed_loss, ascent_steps, samples, seed, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        what);
+    if (row.runId > 0) {
+        insert.bind(1, row.runId);
+    } else {
+        insert.bindNull(1);
+    }
+    insert.bind(2, row.checkpoint);
+    insert.bind(3, row.step);
+    insert.bind(4, row.measure);
+    insert.bind(5, row.mode);
+    insert.bindDouble(6, row.radius);
+    insert.bindDouble(7, row.value);
+    insert.bindDouble(8, row.baseLoss);
+    insert.bindDouble(9, row.perturbedLoss);
+    insert.bind(10, int64_t(row.ascentSteps));
+    insert.bind(11, row.samples);
+    insert.bind(12, int64_t(row.seed));
+    insert.bind(13, nowUtc());
+    insert.step();
+    const int64_t id = sqlite3_last_insert_rowid(m_db);
+    tx.commit();
+    return id;
+}
+
+std::vector<SharpnessRow> RunStore::sharpness(int64_t runId) const {
+    ConnectionLock lock(m_db);
+    const std::string what = "cannot read the sharpness measures of run " + std::to_string(runId);
+    Statement select(
+        m_db, m_path,
+        "SELECT id, run_id, checkpoint, step, measure, mode, radius, value, base_loss, "
+        "perturbed_loss, ascent_steps, samples, seed, created_at FROM sharpness "
+        "WHERE run_id = ?1 ORDER BY id",
+        what);
+    select.bind(1, runId);
+    std::vector<SharpnessRow> rows;
+    while (select.step()) {
+        SharpnessRow row;
+        row.id = select.integer(0);
+        row.runId = select.integer(1);
+        row.checkpoint = select.text(2);
+        row.step = select.integer(3);
+        row.measure = select.text(4);
+        row.mode = select.text(5);
+        row.radius = select.real(6);
+        row.value = select.real(7);
+        row.baseLoss = select.real(8);
+        row.perturbedLoss = select.real(9);
+        row.ascentSteps = int(select.integer(10));
+        row.samples = select.integer(11);
+        row.seed = uint64_t(select.integer(12));
+        row.createdAt = select.text(13);
+        rows.push_back(std::move(row));
     }
     return rows;
 }

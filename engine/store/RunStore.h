@@ -71,6 +71,24 @@ struct LayerStateRow {
     double actClipRate = 0.0;
 };
 
+/// One sharpness figure (ALGORITHMS.md section 6) measured on a checkpoint.
+struct SharpnessRow {
+    int64_t id = 0;
+    int64_t runId = 0;  ///< 0: a checkpoint outside any recorded run
+    std::string checkpoint;
+    int64_t step = 0;     ///< training step of the checkpoint
+    std::string measure;  ///< "rho-ball" | "epsilon"
+    std::string mode;     ///< "float" | "dequantized" | "quantize-after"
+    double radius = 0.0;  ///< rho, or eps for epsilon-sharpness
+    double value = 0.0;   ///< rho-ball: max L(w+e) - L(w); epsilon: percent of 1 + L(w)
+    double baseLoss = 0.0;
+    double perturbedLoss = 0.0;
+    int ascentSteps = 0;
+    int64_t samples = 0;
+    uint64_t seed = 0;
+    std::string createdAt;
+};
+
 /// Example:
 ///   auto store = qs::store::RunStore::open("/tmp/runs.sqlite");
 ///   int64_t id = store->createRun("demo", specJson, "{}");
@@ -118,6 +136,11 @@ public:
     std::vector<LayerStateRow> layerStates(int64_t runId, int64_t step = -1) const;
     /// The last step that has layer states (-1 if none).
     int64_t lastLayerStateStep(int64_t runId) const;
+
+    /// Records a sharpness figure; returns its id.
+    int64_t addSharpness(const SharpnessRow& row);
+    /// Sharpness figures of a run, oldest first.
+    std::vector<SharpnessRow> sharpness(int64_t runId) const;
 
     /// Runs `PRAGMA integrity_check`; returns "ok" or the first problem.
     std::string integrityCheck() const;

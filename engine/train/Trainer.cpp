@@ -1,6 +1,7 @@
 #include "engine/train/Trainer.h"
 
 #include "engine/io/TensorIO.h"
+#include "engine/train/Methods.h"
 #include "engine/util/Threads.h"
 
 #include <torch/torch.h>
@@ -65,6 +66,9 @@ std::vector<torch::optim::OptimizerParamGroup> parameterGroups(const RunSpec& sp
     }
     std::map<double, std::vector<torch::Tensor>> byDecay;
     for (const auto& item : model.named_parameters()) {
+        if (isQuantizerTensor(item.key())) {
+            continue;  // step sizes have their own optimizer (SQuAT steps them separately)
+        }
         auto it = decayOfWeight.find(item.key());
         byDecay[it == decayOfWeight.end() ? 0.0 : it->second].push_back(item.value());
     }
@@ -83,9 +87,8 @@ std::vector<torch::optim::OptimizerParamGroup> parameterGroups(const RunSpec& sp
     return groups;
 }
 
-std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const RunSpec& spec,
-                                                       models::ResNetImpl& model) {
-    auto groups = parameterGroups(spec, model);
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(
+    const RunSpec& spec, std::vector<torch::optim::OptimizerParamGroup> groups) {
     if (spec.optim.optimizer == "sgd") {
         return std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(spec.optim.lr)
                                                                .momentum(spec.optim.momentum)
@@ -96,9 +99,46 @@ std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const RunSpec& spec,
         torch::optim::AdamWOptions(spec.optim.lr).betas({spec.optim.beta1, spec.optim.beta2}));
 }
 
-void setLearningRate(torch::optim::Optimizer& opt, double lr) {
-    for (auto& group : opt.param_groups()) {
-        group.options().set_lr(lr);
+/// One optimizer for the weights (and BatchNorm, biases), one for the quantizers' step sizes
+/// (no weight decay): SQuAT steps them at different points of a step.
+struct Optimizers {
+    std::unique_ptr<torch::optim::Optimizer> weights;
+    std::unique_ptr<torch::optim::Optimizer> steps;  ///< null without step-size parameters
+
+    std::vector<torch::optim::Optimizer*> all() const {
+        std::vector<torch::optim::Optimizer*> out{weights.get()};
+        if (steps) {
+            out.push_back(steps.get());
+        }
+        return out;
+    }
+};
+
+Optimizers makeOptimizers(const RunSpec& spec, models::ResNetImpl& model,
+                          const std::vector<torch::Tensor>& stepParams) {
+    Optimizers o;
+    o.weights = makeOptimizer(spec, parameterGroups(spec, model));
+    if (!stepParams.empty()) {
+        std::vector<torch::optim::OptimizerParamGroup> groups;
+        if (spec.optim.optimizer == "sgd") {
+            auto opts = std::make_unique<torch::optim::SGDOptions>(spec.optim.lr);
+            opts->momentum(spec.optim.momentum).nesterov(spec.optim.nesterov).weight_decay(0.0);
+            groups.emplace_back(stepParams, std::move(opts));
+        } else {
+            auto opts = std::make_unique<torch::optim::AdamWOptions>(spec.optim.lr);
+            opts->betas({spec.optim.beta1, spec.optim.beta2}).weight_decay(0.0);
+            groups.emplace_back(stepParams, std::move(opts));
+        }
+        o.steps = makeOptimizer(spec, std::move(groups));
+    }
+    return o;
+}
+
+void setLearningRate(const Optimizers& opts, double lr) {
+    for (torch::optim::Optimizer* opt : opts.all()) {
+        for (auto& group : opt->param_groups()) {
+            group.options().set_lr(lr);
+        }
     }
 }
 
@@ -107,12 +147,17 @@ std::string optimizerKey(const torch::Tensor& p) {
 }
 
 /// Optimizer state as named tensors ("optimizer/<param>/<field>"), for exact resume.
-io::NamedTensors optimizerTensors(torch::optim::Optimizer& opt, models::ResNetImpl& model) {
+io::NamedTensors optimizerTensors(const Optimizers& opts, models::ResNetImpl& model) {
     io::NamedTensors out;
-    auto& state = opt.state();
     for (const auto& item : model.named_parameters()) {
-        auto it = state.find(optimizerKey(item.value()));
-        if (it == state.end()) {
+        const std::string key = optimizerKey(item.value());
+        auto it = opts.weights->state().find(key);
+        if (it == opts.weights->state().end() && opts.steps) {
+            it = opts.steps->state().find(key);
+            if (it == opts.steps->state().end()) {
+                continue;
+            }
+        } else if (it == opts.weights->state().end()) {
             continue;
         }
         const std::string prefix = "optimizer/" + item.key() + "/";
@@ -127,11 +172,10 @@ io::NamedTensors optimizerTensors(torch::optim::Optimizer& opt, models::ResNetIm
     return out;
 }
 
-void restoreOptimizer(torch::optim::Optimizer& opt, models::ResNetImpl& model,
+void restoreOptimizer(const Optimizers& opts, models::ResNetImpl& model,
                       const std::map<std::string, torch::Tensor>& tensors,
                       const std::string& file) {
-    auto& state = opt.state();
-    const bool sgd = dynamic_cast<torch::optim::SGD*>(&opt) != nullptr;
+    const bool sgd = dynamic_cast<torch::optim::SGD*>(opts.weights.get()) != nullptr;
     auto need = [&](const std::string& name, const torch::Tensor& like) {
         auto it = tensors.find(name);
         if (it == tensors.end()) {
@@ -144,6 +188,8 @@ void restoreOptimizer(torch::optim::Optimizer& opt, models::ResNetImpl& model,
     };
     for (const auto& item : model.named_parameters()) {
         const std::string prefix = "optimizer/" + item.key() + "/";
+        auto& state = isQuantizerTensor(item.key()) && opts.steps ? opts.steps->state()
+                                                                  : opts.weights->state();
         if (sgd) {
             torch::Tensor buf = need(prefix + "momentum_buffer", item.value());
             if (buf.defined()) {
@@ -288,6 +334,105 @@ std::string formatSeconds(double s) {
     return os.str();
 }
 
+/// Means of the method's per-step figures over a logging window; a figure a step did not have
+/// (SQuAT's perturbation on an alternate schedule's step-size step) does not count there.
+class WindowMeans {
+public:
+    void add(const std::string& key, double value) {
+        auto& [sum, count] = m_sums[key];
+        sum += value;
+        ++count;
+    }
+    void drainInto(std::map<std::string, double>& out) {
+        for (const auto& [key, sc] : m_sums) {
+            out[key] = sc.first / double(sc.second);
+        }
+        m_sums.clear();
+    }
+
+private:
+    std::map<std::string, std::pair<double, int64_t>> m_sums;
+};
+
+std::string teacherPath(const RunSpec& spec) {
+    return spec.method.distill.teacher.empty() ? spec.initCheckpoint : spec.method.distill.teacher;
+}
+
+/// The float teacher for distillation: the same architecture without quantizers, in eval mode.
+models::ResNet makeTeacher(const RunSpec& spec, int64_t inChannels, int64_t numClasses) {
+    RunSpec floatSpec = spec;
+    floatSpec.method = session::MethodSpec{};
+    floatSpec.quant.layers.clear();
+    models::ResNet teacher = buildModel(floatSpec, inChannels, numClasses);
+    loadModelWeights(*teacher, teacherPath(spec));
+    teacher->eval();
+    for (auto& p : teacher->parameters()) {
+        p.set_requires_grad(false);
+    }
+    return teacher;
+}
+
+/// The quantizers noise tempering perturbs, configured with the spec's noise.
+std::vector<quant::Quantizer> noiseQuantizers(const RunSpec& spec, models::ResNetImpl& model) {
+    quant::NoiseOptions noise;
+    noise.enabled = true;
+    noise.normal = spec.method.nt.distribution == "normal";
+    noise.halfStep = spec.method.nt.amplitude == "half-step";
+    std::vector<quant::Quantizer> out;
+    for (auto& [path, layer] : model.quantLayers()) {
+        if (spec.method.nt.weights && layer->weightQuantizer()) {
+            out.push_back(layer->weightQuantizer());
+        }
+        if (spec.method.nt.activations && layer->inputQuantizer()) {
+            out.push_back(layer->inputQuantizer());
+        }
+    }
+    for (auto& q : out) {
+        q->setNoise(noise);
+    }
+    return out;
+}
+
+/// PTQ: weights calibrated from themselves, activations from a few training batches run through
+/// the float network (eval mode, no augmentation). Returns false when cancelled.
+bool calibrate(const RunSpec& spec, models::ResNetImpl& model, const data::TensorSet& train,
+               int64_t batch, const TrainerContext& ctx, EventSink& sink) {
+    const auto& ptq = spec.method.ptq;
+    const quant::Calibration rule = ptq.calibration == "minmax" ? quant::Calibration::MinMax
+                                    : ptq.calibration == "percentile"
+                                        ? quant::Calibration::Percentile
+                                        : quant::Calibration::Mse;
+    // At most 2^19 activation values per quantizer over all batches.
+    const int64_t budget = (int64_t(1) << 19) / ptq.batches;
+    torch::NoGradGuard noGrad;
+    model.eval();
+    for (auto& [path, layer] : model.quantLayers()) {
+        if (auto q = layer->weightQuantizer()) {
+            q->calibrateFrom(layer->quantWeight(), rule, ptq.percentile);
+        }
+        if (auto q = layer->inputQuantizer()) {
+            q->beginCalibration(rule, ptq.percentile, budget);
+        }
+    }
+    const int64_t n = train.size();
+    const std::vector<int64_t> order = data::epochOrder(n, spec.seed, 0);
+    const int64_t batches = std::min<int64_t>(ptq.batches, (n + batch - 1) / batch);
+    for (int64_t b = 0; b < batches; ++b) {
+        if (ctx.control && !ctx.control->checkpoint()) {
+            return false;
+        }
+        sink.post(session::Progress{"calibrating", 1, 1, b, batches, 0.0, -1.0});
+        const int64_t begin = b * batch, end = std::min(n, begin + batch);
+        model.forward(data::gatherBatch(train, order, begin, end).first);
+    }
+    for (auto& [path, layer] : model.quantLayers()) {
+        if (auto q = layer->inputQuantizer()) {
+            q->finishCalibration();
+        }
+    }
+    return true;
+}
+
 class Clock {
 public:
     double seconds() const {
@@ -312,6 +457,7 @@ std::vector<std::pair<std::string, quant::LayerQuantConfig>> layerConfigs(
         cfg.perChannel = spec.quant.perChannel;
         cfg.gradScale = spec.quant.gradScale == "per-sample" ? quant::GradScaleMode::PerSample
                                                              : quant::GradScaleMode::Numel;
+        cfg.learnGradScale = spec.method.name == "nt" && spec.method.nt.learnGradScale;
         if (spec.isQuantized()) {
             cfg.weightBits = spec.quant.weightBits;
             cfg.actBits = spec.quant.actBits;
@@ -456,7 +602,8 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
             loadModelWeights(*model, spec.initCheckpoint);
             log(session::LogLevel::Info, "warm start from " + spec.initCheckpoint);
         }
-        auto optimizer = makeOptimizer(spec, *model);
+        const ParamGroups params = splitParameters(*model, model->quantLayers());
+        Optimizers optimizers = makeOptimizers(spec, *model, params.steps);
 
         int startEpoch = 0;
         int64_t step = 0;
@@ -465,7 +612,7 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
         if (ctx.resume) {
             const io::LoadedTensors ck = io::loadTensors(lastPath);
             loadModelWeights(*model, lastPath);
-            restoreOptimizer(*optimizer, *model, ck.tensors, lastPath);
+            restoreOptimizer(optimizers, *model, ck.tensors, lastPath);
             auto meta = [&](const char* key) {
                 auto it = ck.metadata.find(key);
                 if (it == ck.metadata.end()) {
@@ -484,33 +631,88 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
         const int64_t batch = std::min<int64_t>(spec.data.batchSize, n);
         // A last batch of one sample would break BatchNorm in training mode: drop it.
         const int64_t stepsPerEpoch = n / batch + ((n % batch) >= 2 ? 1 : 0);
-        const int64_t totalSteps = stepsPerEpoch * spec.optim.epochs;
+        const int epochs = spec.trains() ? spec.optim.epochs : 1;
+        const int64_t totalSteps = spec.trains() ? stepsPerEpoch * epochs : 0;
         const int padding =
             spec.data.cropPadding >= 0 ? spec.data.cropPadding : (trainRaw.height >= 32 ? 4 : 2);
+
+        auto saveCheckpoint = [&](int epoch, const std::pair<double, double>& eval) {
+            if (ctx.runDir.empty()) {
+                return;
+            }
+            fs::create_directories(ctx.runDir);
+            io::NamedTensors tensors = modelTensors(*model);
+            io::NamedTensors opt = optimizerTensors(optimizers, *model);
+            tensors.insert(tensors.end(), opt.begin(), opt.end());
+            const std::map<std::string, std::string> meta{
+                {"format", kCheckpointFormat},         {"spec", spec.toJson()},
+                {"epoch", std::to_string(epoch)},      {"step", std::to_string(step)},
+                {"best_eval_acc", exactText(bestAcc)}, {"eval_acc", exactText(eval.second)},
+            };
+            const std::string epochPath =
+                (fs::path(ctx.runDir) / ("epoch-" + std::to_string(epoch + 1) + ".safetensors"))
+                    .string();
+            io::saveTensors(epochPath, tensors, meta);
+            io::saveTensors(lastPath, tensors, meta);
+            result.checkpoint = lastPath;
+        };
 
         if (!ctx.resume) {
             // A resumed run already has the states recorded at its checkpoint's step.
             sink.post(session::LayerStates{step, collectLayerStates(*model)});
         }
-        model->train();
 
         double stepSecondsSum = 0.0;
         int64_t timedSteps = 0;
         std::pair<double, double> lastEval{0.0, 0.0};
         double lastTrainLoss = 0.0;
         bool cancelled = false;
+
+        if (!spec.trains()) {
+            cancelled = !calibrate(spec, *model, train, batch, ctx, sink);
+            if (!cancelled) {
+                sink.post(session::Progress{"evaluating", 1, 1, 0, 0, clock.seconds(), -1.0});
+                setObserving(*model, true);
+                lastEval = evaluate(*model, test, spec.data.evalBatchSize);
+                setObserving(*model, false);
+                bestAcc = lastEval.second;
+                sink.post(session::EpochEval{1, 0, lastEval.first, lastEval.second});
+                sink.post(session::LayerStates{0, collectLayerStates(*model)});
+                log(session::LogLevel::Info, "calibrated (" + spec.method.ptq.calibration +
+                                                 "): eval loss " + std::to_string(lastEval.first) +
+                                                 ", eval acc " + std::to_string(lastEval.second));
+                saveCheckpoint(0, lastEval);
+            }
+        }
+
+        // Method state: distillation teacher, noise tempering, SQuAT.
+        std::optional<models::ResNet> teacher;
+        if (spec.trains() && spec.method.distill.enabled) {
+            teacher = makeTeacher(spec, trainRaw.channels, trainRaw.numClasses);
+            log(session::LogLevel::Info, "distilling from " + teacherPath(spec));
+        }
+        std::vector<quant::Quantizer> noisy;
+        if (spec.method.name == "nt") {
+            noisy = noiseQuantizers(spec, *model);
+        }
+        std::optional<SquatStepper> squat;
+        if (spec.method.name == "squat") {
+            squat.emplace(spec.method.squat, params, model.ptr().get());
+        }
+
+        model->train();
         const double trainStart = clock.seconds();
         const int64_t stepAtStart = step;
-
-        for (int epoch = startEpoch; epoch < spec.optim.epochs && !cancelled; ++epoch) {
+        for (int epoch = startEpoch; spec.trains() && epoch < epochs && !cancelled; ++epoch) {
             const std::vector<int64_t> order = data::epochOrder(n, spec.seed, epoch);
             std::mt19937_64 augRng(spec.seed * 1000003ull + uint64_t(epoch));
             double windowLoss = 0.0;
             int64_t windowCorrect = 0, windowCount = 0, windowSteps = 0;
+            WindowMeans methodWindow;
             for (int64_t b = 0; b < stepsPerEpoch; ++b) {
                 if (ctx.control && ctx.control->paused.load()) {
-                    sink.post(session::Progress{"paused", epoch + 1, spec.optim.epochs, step,
-                                                totalSteps, clock.seconds(), -1.0});
+                    sink.post(session::Progress{"paused", epoch + 1, epochs, step, totalSteps,
+                                                clock.seconds(), -1.0});
                     sink.flush();
                 }
                 if (ctx.control && !ctx.control->checkpoint()) {
@@ -523,22 +725,81 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                 if (spec.data.augment) {
                     x = data::augmentBatch(x, padding, spec.data.flip, augRng);
                 }
+                const double epochPosition = epoch + double(b) / double(stepsPerEpoch);
                 const double lr =
                     learningRate(spec.optim, epoch, double(b) / double(stepsPerEpoch));
-                setLearningRate(*optimizer, lr);
+                setLearningRate(optimizers, lr);
                 const bool observe = spec.isQuantized() && step % spec.stateEvery == 0;
-                if (observe) {
-                    setObserving(*model, true);
+                if (!noisy.empty()) {
+                    const double lambda = noiseLambda(spec.method.nt, step, totalSteps);
+                    for (auto& q : noisy) {
+                        q->setNoiseLambda(lambda);
+                    }
+                    methodWindow.add("nt/lambda", lambda);
                 }
-                torch::Tensor logits = model->forward(x);
-                torch::Tensor loss = torch::cross_entropy_loss(logits, y);
-                optimizer->zero_grad();
-                loss.backward();
-                optimizer->step();
+                torch::Tensor teacherLogits;
+                if (teacher) {
+                    torch::NoGradGuard noGrad;
+                    teacherLogits = (*teacher)->forward(x);
+                }
+                torch::Tensor logits;
+                double softLoss = 0.0;
+                // Forward and backward on this batch; the first pass's logits count for the
+                // training accuracy and its quantizer statistics for the layer table.
+                const ForwardBackward pass = [&](bool firstPass) {
+                    setObserving(*model, observe && firstPass);
+                    torch::Tensor out = model->forward(x);
+                    torch::Tensor loss = torch::cross_entropy_loss(out, y);
+                    if (teacher) {
+                        const auto& d = spec.method.distill;
+                        torch::Tensor soft = softCrossEntropy(out, teacherLogits, d.temperature);
+                        loss = (1.0 - d.alpha) * loss + d.alpha * soft;
+                        if (firstPass) {
+                            softLoss = soft.item<double>();
+                        }
+                    }
+                    loss.backward();
+                    if (firstPass) {
+                        logits = out.detach();
+                    }
+                    return loss.item<double>();
+                };
+                double lossValue = 0.0;
+                if (squat) {
+                    const double rho =
+                        spec.method.squat.rho *
+                        (spec.method.squat.rhoWarmupEpochs > 0.0
+                             ? std::min(1.0, epochPosition / spec.method.squat.rhoWarmupEpochs)
+                             : 1.0);
+                    const StepReport r =
+                        squat->step(step, rho, pass, *optimizers.weights, optimizers.steps.get());
+                    lossValue = r.loss;
+                    methodWindow.add("quant/step_grad_norm", r.stepGradNorm);
+                    if (r.perturbed) {
+                        methodWindow.add("squat/rho", rho);
+                        methodWindow.add("squat/grad_norm", r.gradNorm);
+                        methodWindow.add("squat/perturb_norm", r.perturbNorm);
+                        methodWindow.add("squat/perturbed_loss", r.perturbedLoss);
+                        methodWindow.add("squat/loss_gap", r.perturbedLoss - r.loss);
+                    }
+                } else {
+                    for (torch::optim::Optimizer* opt : optimizers.all()) {
+                        opt->zero_grad();
+                    }
+                    lossValue = pass(true);
+                    if (spec.isQuantized()) {
+                        methodWindow.add("quant/step_grad_norm", gradNorm(params.steps));
+                    }
+                    for (torch::optim::Optimizer* opt : optimizers.all()) {
+                        opt->step();
+                    }
+                }
                 if (observe) {
                     setObserving(*model, false);
                 }
-                const double lossValue = loss.item<double>();
+                if (teacher) {
+                    methodWindow.add("distill/soft_loss", softLoss);
+                }
                 if (!std::isfinite(lossValue)) {
                     throw std::runtime_error("the training loss became " +
                                              std::to_string(lossValue) + " at step " +
@@ -553,12 +814,12 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                 ++windowSteps;
                 lastTrainLoss = lossValue;
                 if (step % spec.logEvery == 0 || b + 1 == stepsPerEpoch) {
-                    sink.post(session::StepMetrics{
-                        step,
-                        epoch + 1,
-                        {{"train/loss", windowLoss / double(windowSteps)},
-                         {"train/acc", double(windowCorrect) / double(windowCount)},
-                         {"lr", lr}}});
+                    std::map<std::string, double> values{
+                        {"train/loss", windowLoss / double(windowSteps)},
+                        {"train/acc", double(windowCorrect) / double(windowCount)},
+                        {"lr", lr}};
+                    methodWindow.drainInto(values);
+                    sink.post(session::StepMetrics{step, epoch + 1, std::move(values)});
                     windowLoss = 0.0;
                     windowCorrect = windowCount = windowSteps = 0;
                 }
@@ -568,15 +829,14 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                 postHistogram(ctx.control, sink, *model, step, spec.logEvery);
                 const double elapsed = clock.seconds() - trainStart;
                 const double perStep = elapsed / double(std::max<int64_t>(1, step - stepAtStart));
-                sink.post(session::Progress{"training", epoch + 1, spec.optim.epochs, step,
-                                            totalSteps, clock.seconds(),
-                                            perStep * double(totalSteps - step)});
+                sink.post(session::Progress{"training", epoch + 1, epochs, step, totalSteps,
+                                            clock.seconds(), perStep * double(totalSteps - step)});
             }
             if (cancelled) {
                 break;
             }
-            sink.post(session::Progress{"evaluating", epoch + 1, spec.optim.epochs, step,
-                                        totalSteps, clock.seconds(), -1.0});
+            sink.post(session::Progress{"evaluating", epoch + 1, epochs, step, totalSteps,
+                                        clock.seconds(), -1.0});
             if (spec.isQuantized()) {
                 setObserving(*model, true);
             }
@@ -586,27 +846,10 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
             sink.post(session::EpochEval{epoch + 1, step, lastEval.first, lastEval.second});
             sink.post(session::LayerStates{step, collectLayerStates(*model)});
             log(session::LogLevel::Info,
-                "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(spec.optim.epochs) +
+                "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs) +
                     ": eval loss " + std::to_string(lastEval.first) + ", eval acc " +
                     std::to_string(lastEval.second) + " (" + formatSeconds(clock.seconds()) + ")");
-
-            if (!ctx.runDir.empty()) {
-                fs::create_directories(ctx.runDir);
-                io::NamedTensors tensors = modelTensors(*model);
-                io::NamedTensors opt = optimizerTensors(*optimizer, *model);
-                tensors.insert(tensors.end(), opt.begin(), opt.end());
-                const std::map<std::string, std::string> meta{
-                    {"format", kCheckpointFormat},         {"spec", spec.toJson()},
-                    {"epoch", std::to_string(epoch)},      {"step", std::to_string(step)},
-                    {"best_eval_acc", exactText(bestAcc)}, {"eval_acc", exactText(lastEval.second)},
-                };
-                const std::string epochPath =
-                    (fs::path(ctx.runDir) / ("epoch-" + std::to_string(epoch + 1) + ".safetensors"))
-                        .string();
-                io::saveTensors(epochPath, tensors, meta);
-                io::saveTensors(lastPath, tensors, meta);
-                result.checkpoint = lastPath;
-            }
+            saveCheckpoint(epoch, lastEval);
             sink.flush();
         }
 

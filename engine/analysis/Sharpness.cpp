@@ -1,0 +1,348 @@
+#include "engine/analysis/Sharpness.h"
+
+#include "engine/analysis/SharpnessCore.h"
+#include "engine/data/Datasets.h"
+#include "engine/io/Safetensors.h"
+#include "engine/store/RunStore.h"
+#include "engine/train/Methods.h"
+#include "engine/train/Trainer.h"
+#include "engine/util/Threads.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+
+namespace qs::analysis {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Copies of the tensors' values, put back by restore().
+class Saved {
+public:
+    explicit Saved(const std::vector<torch::Tensor>& params) : m_params(params) {
+        for (const auto& p : params) {
+            m_copies.push_back(p.detach().clone());
+        }
+    }
+    const torch::Tensor& original(std::size_t i) const { return m_copies[i]; }
+    void setTo(const std::vector<torch::Tensor>& e) {
+        torch::NoGradGuard noGrad;
+        for (std::size_t i = 0; i < m_params.size(); ++i) {
+            m_params[i].copy_(m_copies[i] + e[i]);
+        }
+    }
+    void restore() {
+        torch::NoGradGuard noGrad;
+        for (std::size_t i = 0; i < m_params.size(); ++i) {
+            m_params[i].copy_(m_copies[i]);
+        }
+    }
+
+private:
+    std::vector<torch::Tensor> m_params;
+    std::vector<torch::Tensor> m_copies;
+};
+
+double squaredNorm(const std::vector<torch::Tensor>& ts) {
+    double sum = 0.0;
+    for (const auto& t : ts) {
+        if (t.defined()) {
+            sum += t.to(torch::kDouble).pow(2).sum().item<double>();
+        }
+    }
+    return sum;
+}
+
+std::vector<torch::Tensor> gradients(const std::vector<torch::Tensor>& params) {
+    std::vector<torch::Tensor> g;
+    for (const auto& p : params) {
+        g.push_back(p.grad().defined() ? p.grad().detach().clone() : torch::zeros_like(p));
+    }
+    return g;
+}
+
+void stopIfAsked(const PassCallback& onPass) {
+    if (onPass && !onPass()) {
+        throw AnalysisCancelled();
+    }
+}
+
+}  // namespace
+
+SharpnessEstimate rhoBallSharpness(const std::vector<torch::Tensor>& params,
+                                   const LossFunction& loss, double rho, int steps,
+                                   const PassCallback& onPass) {
+    SharpnessEstimate r;
+    Saved saved(params);
+    std::vector<torch::Tensor> e;
+    for (const auto& p : params) {
+        e.push_back(torch::zeros_like(p));
+    }
+    try {
+        r.baseLoss = loss(true);
+        stopIfAsked(onPass);
+        r.perturbedLoss = r.baseLoss;
+        for (int k = 0; k < steps; ++k) {
+            const std::vector<torch::Tensor> g = gradients(params);
+            const double gnorm = std::sqrt(squaredNorm(g));
+            if (!(gnorm > 0.0)) {
+                break;  // a flat point: no ascent direction
+            }
+            for (std::size_t i = 0; i < e.size(); ++i) {
+                e[i] = e[i] + g[i] * (rho / gnorm);
+            }
+            const double enorm = std::sqrt(squaredNorm(e));
+            if (enorm > rho) {
+                for (auto& ei : e) {
+                    ei = ei * (rho / enorm);
+                }
+            }
+            saved.setTo(e);
+            const double l = loss(k + 1 < steps);
+            stopIfAsked(onPass);
+            r.perturbedLoss = std::max(r.perturbedLoss, l);
+        }
+    } catch (...) {
+        saved.restore();
+        throw;
+    }
+    saved.restore();
+    r.value = r.perturbedLoss - r.baseLoss;
+    r.perturbation = std::move(e);
+    return r;
+}
+
+SharpnessEstimate epsilonSharpness(const std::vector<torch::Tensor>& params,
+                                   const LossFunction& loss, double eps, int steps,
+                                   const PassCallback& onPass) {
+    SharpnessEstimate r;
+    Saved saved(params);
+    std::vector<torch::Tensor> e, box;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        e.push_back(torch::zeros_like(params[i]));
+        box.push_back(eps * (saved.original(i).abs() + 1.0));
+    }
+    try {
+        r.baseLoss = loss(true);
+        stopIfAsked(onPass);
+        r.perturbedLoss = r.baseLoss;
+        for (int k = 0; k < steps; ++k) {
+            const std::vector<torch::Tensor> g = gradients(params);
+            for (std::size_t i = 0; i < e.size(); ++i) {
+                e[i] = torch::clamp(e[i] + 0.25 * box[i] * g[i].sign(), -box[i], box[i]);
+            }
+            saved.setTo(e);
+            const double l = loss(k + 1 < steps);
+            stopIfAsked(onPass);
+            r.perturbedLoss = std::max(r.perturbedLoss, l);
+        }
+    } catch (...) {
+        saved.restore();
+        throw;
+    }
+    saved.restore();
+    r.value = (r.perturbedLoss - r.baseLoss) / (1.0 + r.baseLoss) * 100.0;
+    r.perturbation = std::move(e);
+    return r;
+}
+
+SharpnessReport measureSharpness(const std::string& checkpoint, const SharpnessOptions& options,
+                                 const AnalysisProgress& progress,
+                                 const std::atomic<bool>* cancel) {
+    for (const auto& m : options.measures) {
+        if (m != "rho-ball" && m != "epsilon") {
+            throw std::invalid_argument("unknown sharpness measure '" + m +
+                                        "' (rho-ball or epsilon)");
+        }
+    }
+    for (const auto& m : options.modes) {
+        if (m != "float" && m != "dequantized" && m != "quantize-after") {
+            throw std::invalid_argument("unknown sharpness mode '" + m +
+                                        "' (float, dequantized or quantize-after)");
+        }
+    }
+    if (!(options.rho > 0.0) || !(options.eps > 0.0) || options.rhoSteps < 1 ||
+        options.epsSteps < 1 || options.samples < 1 || options.batchSize < 1) {
+        throw std::invalid_argument(
+            "sharpness options: rho, eps, steps, samples and batch size must be positive");
+    }
+    std::string specJson, stepText;
+    try {
+        const io::SafetensorsFile file = io::SafetensorsFile::load(checkpoint);
+        auto it = file.metadata().find("spec");
+        if (it == file.metadata().end()) {
+            throw std::runtime_error(
+                checkpoint + ": no run spec in its metadata (not a Quantscape checkpoint?)");
+        }
+        specJson = it->second;
+        auto st = file.metadata().find("step");
+        stepText = st == file.metadata().end() ? "0" : st->second;
+    } catch (const io::FormatError& e) {
+        throw std::runtime_error(std::string("cannot read checkpoint: ") + e.what());
+    }
+    session::RunSpec spec;
+    try {
+        spec = session::RunSpec::fromJson(specJson);
+    } catch (const session::SpecError& e) {
+        throw std::runtime_error(checkpoint + ": its run spec is not usable: " + e.what());
+    }
+    if (!options.dataPath.empty()) {
+        spec.data.path = options.dataPath;
+    }
+    SharpnessReport report;
+    report.checkpoint = checkpoint;
+    report.method = spec.method.name;
+    try {
+        report.step = std::stoll(stepText);
+    } catch (const std::logic_error&) {
+        throw std::runtime_error(checkpoint + ": metadata 'step' is not a number");
+    }
+    std::vector<std::string> modes = options.modes;
+    if (modes.empty()) {
+        modes = spec.isQuantized() ? std::vector<std::string>{"dequantized", "quantize-after"}
+                                   : std::vector<std::string>{"float"};
+    }
+
+    engine::applyThreadCount(options.threads);
+    torch::manual_seed(options.seed);
+    const data::ImageSet trainRaw = data::readSplit(spec.data, true);
+    const data::Normalization norm = data::normalizationFor(spec.data.dataset, trainRaw);
+    const data::TensorSet subset = data::toTensors(trainRaw, norm, options.samples, options.seed);
+    const int64_t n = subset.size();
+    if (n < 1) {
+        throw std::runtime_error("the training split of " + spec.data.dataset + " is empty");
+    }
+
+    int totalPasses = 0;
+    for (const auto& m : options.measures) {
+        totalPasses += 1 + (m == "rho-ball" ? options.rhoSteps : options.epsSteps);
+    }
+    totalPasses *= int(modes.size());
+    int donePasses = 0;
+    std::string phase;
+
+    for (const std::string& mode : modes) {
+        models::ResNet model = train::buildModel(spec, trainRaw.channels, trainRaw.numClasses);
+        train::loadModelWeights(*model, checkpoint);
+        model->eval();
+        const auto layers = model->quantLayers();
+        if (mode != "quantize-after") {
+            // Dequantized: the weights hold Q(w) and are perturbed as floats (activations stay
+            // quantized as the model runs); float: the latent w, no quantizer at all.
+            torch::NoGradGuard noGrad;
+            for (auto& [path, layer] : layers) {
+                if (mode == "dequantized" && layer->weightQuantizer()) {
+                    const torch::Tensor q =
+                        layer->weightQuantizer()->forward(layer->quantWeight()).detach();
+                    layer->quantWeight().copy_(q);
+                }
+                layer->setBypass(true, mode == "float");
+            }
+        }
+        const train::ParamGroups groups = train::splitParameters(*model, layers);
+        const std::vector<torch::Tensor>& params = groups.weights;
+        for (const auto& s : groups.steps) {
+            s.set_requires_grad(false);  // step sizes are never perturbed
+        }
+        const LossFunction loss = [&](bool withGrad) {
+            for (const auto& p : params) {
+                p.mutable_grad() = torch::Tensor();
+            }
+            double sum = 0.0;
+            for (int64_t b = 0; b < n; b += options.batchSize) {
+                const int64_t len = std::min<int64_t>(options.batchSize, n - b);
+                const torch::Tensor x = subset.images.narrow(0, b, len);
+                const torch::Tensor y = subset.labels.narrow(0, b, len);
+                if (withGrad) {
+                    torch::Tensor l =
+                        torch::cross_entropy_loss(model->forward(x), y, {}, at::Reduction::Sum);
+                    (l / double(n)).backward();
+                    sum += l.item<double>();
+                } else {
+                    torch::NoGradGuard noGrad;
+                    sum += torch::cross_entropy_loss(model->forward(x), y, {}, at::Reduction::Sum)
+                               .item<double>();
+                }
+            }
+            return sum / double(n);
+        };
+        const PassCallback onPass = [&]() {
+            ++donePasses;
+            if (progress) {
+                progress(phase, double(donePasses) / double(std::max(1, totalPasses)));
+            }
+            return !(cancel && cancel->load());
+        };
+        for (const std::string& measure : options.measures) {
+            phase = measure + ", " + mode;
+            if (progress) {
+                progress(phase, double(donePasses) / double(std::max(1, totalPasses)));
+            }
+            const bool rhoBall = measure == "rho-ball";
+            const SharpnessEstimate est =
+                rhoBall ? rhoBallSharpness(params, loss, options.rho, options.rhoSteps, onPass)
+                        : epsilonSharpness(params, loss, options.eps, options.epsSteps, onPass);
+            SharpnessFigure f;
+            f.measure = measure;
+            f.mode = mode;
+            f.radius = rhoBall ? options.rho : options.eps;
+            f.value = est.value;
+            f.baseLoss = est.baseLoss;
+            f.perturbedLoss = est.perturbedLoss;
+            f.ascentSteps = rhoBall ? options.rhoSteps : options.epsSteps;
+            f.samples = n;
+            f.seed = options.seed;
+            report.figures.push_back(f);
+        }
+    }
+    return report;
+}
+
+std::string runCheckpoint(const store::RunStore& store, int64_t runId) {
+    const auto record = store.run(runId);
+    if (!record) {
+        throw std::runtime_error("no run with id " + std::to_string(runId) + " in " + store.path());
+    }
+    const fs::path last = fs::path(record->checkpointDir) / "last.safetensors";
+    if (record->checkpointDir.empty() || !fs::exists(last)) {
+        throw std::runtime_error("run " + std::to_string(runId) +
+                                 " has no checkpoint (it ended before its first epoch did)");
+    }
+    return last.string();
+}
+
+void recordSharpness(store::RunStore& store, int64_t runId, const SharpnessReport& report) {
+    for (const SharpnessFigure& f : report.figures) {
+        store::SharpnessRow row;
+        row.runId = runId;
+        row.checkpoint = report.checkpoint;
+        row.step = report.step;
+        row.measure = f.measure;
+        row.mode = f.mode;
+        row.radius = f.radius;
+        row.value = f.value;
+        row.baseLoss = f.baseLoss;
+        row.perturbedLoss = f.perturbedLoss;
+        row.ascentSteps = f.ascentSteps;
+        row.samples = f.samples;
+        row.seed = f.seed;
+        store.addSharpness(row);
+    }
+    if (runId <= 0) {
+        return;
+    }
+    const auto record = store.run(runId);
+    if (!record) {
+        return;
+    }
+    std::map<std::string, double> metrics = record->finalMetrics;
+    for (const SharpnessFigure& f : report.figures) {
+        metrics["sharpness/" + f.measure + "/" + f.mode] = f.value;
+    }
+    store.setFinalMetrics(runId, metrics);
+}
+
+}  // namespace qs::analysis
