@@ -79,6 +79,56 @@ double backwardKernel(const float* v, const float* go, float* gv, int64_t n, flo
     return acc;
 }
 
+/// Noise tempering's forward: LSQ value plus lambda * amplitude * xi, with the clean value's
+/// statistics.
+QS_VECTOR_CLONES
+void noisyForwardKernel(const float* v, const float* xi, float* out, int64_t n, float s, float qn,
+                        float qp, float lambda, bool halfStep, bool reluReference, double& sqErr,
+                        int64_t& clipped) {
+    float err = 0.f;
+    int64_t clip = 0;
+    const float floor = reluReference ? 0.f : -std::numeric_limits<float>::infinity();
+    const float low = reluReference ? -std::numeric_limits<float>::infinity() : -qn;
+    const float half = 0.5f * s;
+    for (int64_t i = 0; i < n; ++i) {
+        const float x = v[i] / s;
+        clip += (x < low) | (x > qp);
+        const float q = std::nearbyint(std::min(std::max(x, -qn), qp)) * s;
+        const float e = q - std::max(v[i], floor);
+        const float a = halfStep ? half : std::fabs(e);
+        out[i] = q + lambda * a * xi[i];
+        err += e * e;
+    }
+    sqErr += err;
+    clipped += clip;
+}
+
+/// Noise tempering's backward: the straight-through input gradient and the step-size sum.
+QS_VECTOR_CLONES
+double noisyBackwardKernel(const float* v, const float* xi, const float* go, float* gv, int64_t n,
+                           float s, float qn, float qp, float lambda, bool halfStep,
+                           bool reluReference) {
+    float acc = 0.f;
+    const float floor = reluReference ? 0.f : -std::numeric_limits<float>::infinity();
+    for (int64_t i = 0; i < n; ++i) {
+        const float x = v[i] / s;
+        const bool below = x < -qn;
+        const bool above = x > qp;
+        const bool inside = !(below | above);
+        const float r = std::nearbyint(std::min(std::max(x, -qn), qp));
+        const float dq = inside ? r - x : (below ? -qn : qp);
+        gv[i] = inside ? go[i] : 0.f;
+        if (halfStep) {
+            acc += go[i] * (dq + 0.5f * lambda * xi[i]);
+        } else {
+            const float e = r * s - std::max(v[i], floor);
+            const float sign = float(e > 0.f) - float(e < 0.f);
+            acc += go[i] * dq * (1.f + lambda * xi[i] * sign);
+        }
+    }
+    return acc;
+}
+
 /// Work items per task: below ~64k elements a parallel region costs more than it saves (its
 /// barrier spins on the other core), so small tensors (most weights) run inline.
 int64_t grainFor(int64_t itemSize) {
@@ -190,6 +240,123 @@ torch::autograd::variable_list LsqFunction::backward(torch::autograd::AutogradCo
             torch::Tensor(),
             torch::Tensor(),
             torch::Tensor()};
+}
+
+torch::Tensor NoisyLsqFunction::forward(torch::autograd::AutogradContext* ctx,
+                                        const torch::Tensor& v, const torch::Tensor& s,
+                                        const torch::Tensor& xi, double qn, double qp,
+                                        double gradScale, double lambda, bool halfStep,
+                                        bool reluReference, LsqStats* stats) {
+    TORCH_CHECK(v.scalar_type() == torch::kFloat && s.scalar_type() == torch::kFloat &&
+                    xi.scalar_type() == torch::kFloat,
+                "LSQ: float32 tensors expected");
+    TORCH_CHECK(v.device().is_cpu(), "LSQ: the fused kernel runs on CPU tensors");
+    TORCH_CHECK(xi.sizes() == v.sizes(), "LSQ noise: the draw must have the input's shape");
+    const torch::Tensor vc = v.contiguous();
+    const torch::Tensor sc = s.detach().contiguous();
+    const torch::Tensor xc = xi.detach().contiguous();
+    const int64_t n = vc.numel();
+    const int64_t channels = sc.numel();
+    TORCH_CHECK(channels == 1 || (vc.dim() >= 1 && vc.size(0) == channels),
+                "LSQ: step size must have 1 element or one per channel (dim 0); got ", channels,
+                " for a tensor of shape ", vc.sizes());
+    torch::Tensor out = torch::empty_like(vc);
+    const float* pv = vc.data_ptr<float>();
+    const float* px = xc.data_ptr<float>();
+    const float* ps = sc.data_ptr<float>();
+    float* po = out.data_ptr<float>();
+    const int64_t inner = channels == 1 ? kChunk : (n == 0 ? 0 : n / channels);
+    const int64_t items = channels == 1 ? (n + kChunk - 1) / kChunk : channels;
+    std::vector<double> err(std::size_t(items), 0.0);
+    std::vector<int64_t> clip(std::size_t(items), 0);
+    at::parallel_for(0, items, grainFor(inner), [&](int64_t b, int64_t e) {
+        for (int64_t c = b; c < e; ++c) {
+            const int64_t begin = c * inner, len = std::min(inner, n - begin);
+            noisyForwardKernel(pv + begin, px + begin, po + begin, len, ps[channels == 1 ? 0 : c],
+                               float(qn), float(qp), float(lambda), halfStep, reluReference,
+                               err[c], clip[c]);
+        }
+    });
+    if (stats) {
+        *stats = LsqStats{};
+        stats->reluReference = reluReference;
+        for (int64_t c = 0; c < items; ++c) {
+            stats->sumSquaredError += err[c];
+            stats->clipped += clip[c];
+        }
+        stats->count = n;
+    }
+    ctx->save_for_backward({vc, sc, xc});
+    ctx->saved_data["qn"] = qn;
+    ctx->saved_data["qp"] = qp;
+    ctx->saved_data["g"] = gradScale;
+    ctx->saved_data["lambda"] = lambda;
+    ctx->saved_data["half"] = halfStep;
+    ctx->saved_data["relu"] = reluReference;
+    return out.view(v.sizes());
+}
+
+torch::autograd::variable_list NoisyLsqFunction::backward(
+    torch::autograd::AutogradContext* ctx, torch::autograd::variable_list gradOutputs) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor& v = saved[0];
+    const torch::Tensor& s = saved[1];
+    const torch::Tensor& xi = saved[2];
+    const float qn = float(ctx->saved_data["qn"].toDouble());
+    const float qp = float(ctx->saved_data["qp"].toDouble());
+    const double g = ctx->saved_data["g"].toDouble();
+    const float lambda = float(ctx->saved_data["lambda"].toDouble());
+    const bool halfStep = ctx->saved_data["half"].toBool();
+    const bool relu = ctx->saved_data["relu"].toBool();
+    const torch::Tensor go = gradOutputs[0].contiguous();
+    const int64_t n = v.numel();
+    const int64_t channels = s.numel();
+    torch::Tensor gv = torch::empty_like(v);
+    const float* pv = v.data_ptr<float>();
+    const float* px = xi.data_ptr<float>();
+    const float* pgo = go.data_ptr<float>();
+    const float* ps = s.data_ptr<float>();
+    float* pgv = gv.data_ptr<float>();
+    const int64_t inner = channels == 1 ? kChunk : (n == 0 ? 0 : n / channels);
+    const int64_t items = channels == 1 ? (n + kChunk - 1) / kChunk : channels;
+    std::vector<double> partial(std::size_t(items), 0.0);
+    at::parallel_for(0, items, grainFor(inner), [&](int64_t b, int64_t e) {
+        for (int64_t c = b; c < e; ++c) {
+            const int64_t begin = c * inner, len = std::min(inner, n - begin);
+            partial[c] = noisyBackwardKernel(pv + begin, px + begin, pgo + begin, pgv + begin, len,
+                                             ps[channels == 1 ? 0 : c], qn, qp, lambda, halfStep,
+                                             relu);
+        }
+    });
+    torch::Tensor gs = torch::empty_like(s);
+    float* pgs = gs.data_ptr<float>();
+    if (channels == 1) {
+        double total = 0.0;
+        for (double p : partial) {
+            total += p;
+        }
+        pgs[0] = float(total * g);
+    } else {
+        for (int64_t c = 0; c < channels; ++c) {
+            pgs[c] = float(partial[c] * g);
+        }
+    }
+    return {gv.view(gradOutputs[0].sizes()),
+            gs,
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor()};
+}
+
+torch::Tensor noisyLsqQuantize(const torch::Tensor& v, const torch::Tensor& s, QuantRange range,
+                               double gradScale, const LsqNoise& noise, LsqStats* stats) {
+    return NoisyLsqFunction::apply(v, s, noise.xi, range.qn, range.qp, gradScale, noise.lambda,
+                                   noise.halfStep, noise.reluReference, stats);
 }
 
 torch::Tensor lsqQuantize(const torch::Tensor& v, const torch::Tensor& s, QuantRange range,

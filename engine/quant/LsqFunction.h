@@ -41,6 +41,32 @@ public:
                                                    torch::autograd::variable_list gradOutputs);
 };
 
+/// Noise tempering's noise at one quantizer (ALGORITHMS.md section 4), fused into LSQ.
+struct LsqNoise {
+    torch::Tensor xi;       ///< the draw, shaped like v (U(-1, 1) or N(0, 1))
+    double lambda = 0.0;    ///< lambda_t
+    bool halfStep = false;  ///< amplitude s / 2 instead of |e|
+    /// The reference of e is max(v, 0): the input arrives before its ReLU (see LsqStats).
+    bool reluReference = false;
+};
+
+/// LSQ plus noise in one pass each way: forward q + lambda a xi with q the LSQ value, e = q - v
+/// and a = |e| (or s / 2). Backward: the input gets LSQ's straight-through gradient; the step
+/// size the exact derivative of the noisy value, g sum(dy dq/ds (1 + lambda xi sign(e))) for |e|
+/// and g sum(dy (dq/ds + lambda xi / 2)) for s / 2. Stats (if given) describe q, not the noise.
+class NoisyLsqFunction : public torch::autograd::Function<NoisyLsqFunction> {
+public:
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& v,
+                                 const torch::Tensor& s, const torch::Tensor& xi, double qn,
+                                 double qp, double gradScale, double lambda, bool halfStep,
+                                 bool reluReference, LsqStats* stats);
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list gradOutputs);
+};
+
+torch::Tensor noisyLsqQuantize(const torch::Tensor& v, const torch::Tensor& s, QuantRange range,
+                               double gradScale, const LsqNoise& noise, LsqStats* stats = nullptr);
+
 /// Convenience wrapper around LsqFunction::apply.
 torch::Tensor lsqQuantize(const torch::Tensor& v, const torch::Tensor& s, QuantRange range,
                           double gradScale, LsqStats* stats = nullptr);

@@ -185,32 +185,24 @@ torch::Tensor QuantizerImpl::forward(const torch::Tensor& x) {
         s = step_size.detach() + (scaled - scaled.detach());
         g = 1.0;
     }
+    const bool noisy = m_noise.enabled && m_lambda > 0.0 && is_training();
+    LsqStats stats;
+    stats.reluReference = m_options.relu_input();
+    LsqStats* statsOut = m_observing ? &stats : nullptr;
     torch::Tensor out;
-    if (!m_observing) {
-        out = lsqQuantize(x, s, m_range, g);
+    if (noisy) {
+        LsqNoise noise;
+        noise.xi = m_noise.normal ? torch::randn_like(x) : torch::empty_like(x).uniform_(-1.0, 1.0);
+        noise.lambda = m_lambda;
+        noise.halfStep = m_noise.halfStep;
+        noise.reluReference = m_options.relu_input();
+        m_lastXi = noise.xi;
+        out = noisyLsqQuantize(x, s, m_range, g, noise, statsOut);
     } else {
-        LsqStats stats;
-        stats.reluReference = m_options.relu_input();
-        out = lsqQuantize(x, s, m_range, g, &stats);
-        m_lastStats = stats;
+        out = lsqQuantize(x, s, m_range, g, statsOut);
     }
-    if (m_noise.enabled && m_lambda > 0.0 && is_training()) {
-        torch::Tensor amplitude;
-        if (m_noise.halfStep) {
-            std::vector<int64_t> shape(std::max<int64_t>(1, x.dim()), 1);
-            if (m_options.channels() > 0) {
-                shape[0] = s.numel();
-            }
-            amplitude = 0.5 * s.reshape(shape);
-        } else {
-            // |e| with e = Q(x) - x: differentiable in s, constant in x (the input keeps LSQ's
-            // straight-through gradient).
-            const torch::Tensor xd = x.detach();
-            const torch::Tensor ref = m_options.relu_input() ? xd.clamp_min(0) : xd;
-            amplitude = (lsqQuantize(xd, s, m_range, g) - ref).abs();
-        }
-        m_lastXi = m_noise.normal ? torch::randn_like(out) : torch::rand_like(out) * 2.0 - 1.0;
-        out = out + m_lambda * amplitude * m_lastXi;
+    if (m_observing) {
+        m_lastStats = stats;
     }
     return out;
 }

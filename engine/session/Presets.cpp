@@ -16,9 +16,20 @@ constexpr Description kDescriptions[] = {
     {"smoke", "ResNet-20, LSQ W4A4 from scratch on 2k Fashion-MNIST images, 1 epoch (< 1 min)"},
     {"demo-float", "ResNet-20 float on Fashion-MNIST, 3 epochs: the demo's first stage"},
     {"demo-lsq-w4a4", "LSQ W4A4 fine-tuning of demo-float's checkpoint, 2 epochs"},
-    {"lsq-w4a4", "ResNet-20 LSQ W4A4 on Fashion-MNIST, 1 epoch (set init_checkpoint)"},
-    {"lsq-w3a3", "ResNet-20 LSQ W3A3 on Fashion-MNIST, 1 epoch (set init_checkpoint)"},
-    {"lsq-w2a2", "ResNet-20 LSQ W2A2 on Fashion-MNIST, 1 epoch (set init_checkpoint)"},
+    // The method comparison (README "Method comparison"): one float checkpoint, four methods,
+    // three bit-widths. "run:demo-float" is the newest finished demo-float run in the store.
+    {"ptq-w4a4", "W4A4 PTQ: MSE calibration on 4 batches, no training, from demo-float"},
+    {"ptq-w3a3", "W3A3 PTQ: MSE calibration on 4 batches, no training, from demo-float"},
+    {"ptq-w2a2", "W2A2 PTQ: MSE calibration on 4 batches, no training, from demo-float"},
+    {"lsq-w4a4", "W4A4 LSQ, 1 epoch, from demo-float"},
+    {"lsq-w3a3", "W3A3 LSQ, 1 epoch, from demo-float"},
+    {"lsq-w2a2", "W2A2 LSQ, 1 epoch, from demo-float"},
+    {"squat-w4a4", "W4A4 SQuAT (per-step, rho 0.05), 1 epoch, from demo-float"},
+    {"squat-w3a3", "W3A3 SQuAT (per-step, rho 0.05), 1 epoch, from demo-float"},
+    {"squat-w2a2", "W2A2 SQuAT (per-step, rho 0.05), 1 epoch, from demo-float"},
+    {"nt-w4a4", "W4A4 noise tempering (lambda 1 to 0.01 at 80%), 1 epoch, from demo-float"},
+    {"nt-w3a3", "W3A3 noise tempering (lambda 1 to 0.01 at 80%), 1 epoch, from demo-float"},
+    {"nt-w2a2", "W2A2 noise tempering (lambda 1 to 0.01 at 80%), 1 epoch, from demo-float"},
 };
 
 }  // namespace

@@ -731,6 +731,9 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                 setLearningRate(optimizers, lr);
                 const bool observe = spec.isQuantized() && step % spec.stateEvery == 0;
                 if (!noisy.empty()) {
+                    // The noise of a step depends only on the seed and the step, so a resumed
+                    // run draws what the uninterrupted one did.
+                    torch::manual_seed(spec.seed * 1000003ull + uint64_t(step));
                     const double lambda = noiseLambda(spec.method.nt, step, totalSteps);
                     for (auto& q : noisy) {
                         q->setNoiseLambda(lambda);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every benchmark and prints their tables (about 10 minutes on 2 cores).
+# Runs every benchmark and prints their tables (about 35 minutes on 2 cores).
 # Usage: tests/benchmarks/run_all.sh [BUILD_DIR] [THREADS]   (THREADS default: all cores)
 set -euo pipefail
 build=${1:-build}
@@ -32,3 +32,6 @@ fi
 echo
 echo "### accuracy (Fashion-MNIST, ResNet-20)"
 "$bench/bench_accuracy" "$work/accuracy" "$threads"
+echo
+echo "### method comparison (ptq, lsq, squat, nt at W4A4, W3A3, W2A2; about 25 minutes)"
+"$bench/bench_methods" "$work/methods" "$threads"

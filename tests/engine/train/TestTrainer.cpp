@@ -3,6 +3,7 @@
 // observer's event batches and the checkpoint files. Loss goes down, quantizer states are
 // recorded, numbers reproduce, pause/resume/cancel work from another thread, a cancelled run
 // resumes to the same numbers, warm starts load, and bad checkpoints or data fail cleanly.
+#include "engine/analysis/Sharpness.h"
 #include "engine/session/Events.h"
 #include "engine/session/RunSpec.h"
 #include "engine/session/Session.h"
@@ -235,6 +236,13 @@ private Q_SLOTS:
     void badInitCheckpointFailsTheRun();
     void badDataFailsTheRun_data();
     void badDataFailsTheRun();
+    void methodsRecordTheirState_data();
+    void methodsRecordTheirState();
+    void ptqCalibratesWithoutTraining_data();
+    void ptqCalibratesWithoutTraining();
+    void runReferencesResolveToCheckpoints();
+    void sharpnessOfStoredCheckpoints();
+    void sharpnessRefusesBadInput();
 
 private:
     RunSpec tinySpec(const std::string& name) const;
@@ -481,7 +489,8 @@ void TestTrainer::sameSeedReproducesEveryNumber() {
 
     auto s = store();
     const std::vector<MetricRow> ma = s->metrics(a.id);
-    QCOMPARE(ma.size(), size_t(4 * 3 + 3));  // loss, acc, lr each step; the evaluation
+    // loss, acc, lr (and for lsq the step-size gradient norm) each step; the evaluation
+    QCOMPARE(ma.size(), size_t(4 * (spec.isQuantized() ? 4 : 3) + 3));
     QCOMPARE(seriesDifference(ma, s->metrics(b.id)), QString());
     QCOMPARE(layerStateDifference(s->layerStates(a.id), s->layerStates(b.id)), QString());
     QCOMPARE(withoutTimings(a.finished.finalMetrics), withoutTimings(b.finished.finalMetrics));
@@ -626,6 +635,8 @@ void TestTrainer::resumedRunMatchesUninterruptedRun_data() {
     QTest::addColumn<QString>("method");
     QTest::newRow("float") << QStringLiteral("fp");
     QTest::newRow("lsq W4A4") << QStringLiteral("lsq");
+    QTest::newRow("squat W4A4") << QStringLiteral("squat");
+    QTest::newRow("nt W4A4") << QStringLiteral("nt");
 }
 
 void TestTrainer::resumedRunMatchesUninterruptedRun() {
@@ -675,8 +686,11 @@ void TestTrainer::resumedRunMatchesUninterruptedRun() {
     QCOMPARE(seriesDifference(s->metrics(a.id, "eval/acc"), s->metrics(b, "eval/acc")), QString());
     QCOMPARE(seriesDifference(s->metrics(a.id), s->metrics(b)), QString());
     QCOMPARE(withoutTimings(s->run(b)->finalMetrics), withoutTimings(a.finished.finalMetrics));
-    // One row per (step, key): 3 keys a step, 3 an evaluation; nothing left from the torn epoch.
-    QCOMPARE(s->metrics(b).size(), size_t(48 * 3 + 3 * 3));
+    // One row per (step, key): 3 keys a step (loss, accuracy, lr) plus the method's own, 3 an
+    // evaluation; nothing left from the torn epoch.
+    const std::map<std::string, std::size_t> methodKeys{{"fp", 0}, {"lsq", 1}, {"squat", 6},
+                                                        {"nt", 2}};
+    QCOMPARE(s->metrics(b).size(), size_t(48 * (3 + methodKeys.at(spec.method.name)) + 3 * 3));
     QVERIFY(QFile::exists(QString::fromStdString(runDir(b) + "/epoch-3.safetensors")));
 
     // Per-layer states: equal everywhere but at the resume step (checked on its own below).
@@ -958,6 +972,272 @@ void TestTrainer::badDataFailsTheRun() {
     QCOMPARE(record->error, want);
     QVERIFY(store()->metrics(run.id).empty());
     QVERIFY(!QFile::exists(QString::fromStdString(runDir(run.id))));
+}
+
+void TestTrainer::methodsRecordTheirState_data() {
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<QStringList>("sets");
+    QTest::addColumn<QStringList>("keys");  ///< the method keys every logged step must carry
+    const QStringList squatKeys{"quant/step_grad_norm", "squat/rho",          "squat/grad_norm",
+                                "squat/perturb_norm",   "squat/perturbed_loss", "squat/loss_gap"};
+    QTest::newRow("lsq") << "lsq" << QStringList{} << QStringList{"quant/step_grad_norm"};
+    QTest::newRow("squat per-step") << "squat" << QStringList{} << squatKeys;
+    QTest::newRow("squat quantized site, ASAM")
+        << "squat" << QStringList{"method.squat.site=quantized", "method.squat.asam=true",
+                                  "method.squat.rho=0.5"}
+        << squatKeys;
+    QTest::newRow("squat alternate 2:1")
+        << "squat" << QStringList{"method.squat.schedule=alternate", "method.squat.k=2"}
+        << squatKeys;
+    QTest::newRow("squat joint") << "squat" << QStringList{"method.squat.joint=true"} << squatKeys;
+    QTest::newRow("squat rho warm-up")
+        << "squat" << QStringList{"method.squat.rho_warmup_epochs=1"} << squatKeys;
+    QTest::newRow("nt") << "nt" << QStringList{} << QStringList{"quant/step_grad_norm", "nt/lambda"};
+    QTest::newRow("nt normal, s/2, learnable g")
+        << "nt"
+        << QStringList{"method.nt.distribution=normal", "method.nt.amplitude=half-step",
+                       "method.nt.learn_grad_scale=true", "method.nt.activations=false"}
+        << QStringList{"quant/step_grad_norm", "nt/lambda"};
+    QTest::newRow("lsq distilled")
+        << "lsq" << QStringList{"method.distill.enabled=true", "method.distill.alpha=0.7"}
+        << QStringList{"quant/step_grad_norm", "distill/soft_loss"};
+}
+
+void TestTrainer::methodsRecordTheirState() {
+    QFETCH(QString, method);
+    QFETCH(QStringList, sets);
+    QFETCH(QStringList, keys);
+    const std::string checkpoint = floatRun().finished.checkpoint;
+    RunSpec spec = tinySpec("method " + std::string(QTest::currentDataTag()));
+    spec.method.name = method.toStdString();
+    spec.initCheckpoint = checkpoint;
+    spec.optim.lr = 0.01;
+    spec.optim.epochs = 2;
+    std::vector<std::string> assignments;
+    for (const QString& a : sets) {
+        assignments.push_back(a.toStdString());
+    }
+    spec = applyOverrides(spec, assignments);
+    Recorder recorder;
+    const RunResult run = runToEnd(spec, &recorder);
+    QVERIFY2(run.finished.status == "finished", run.finished.error.c_str());
+
+    auto s = store();
+    const std::vector<MetricRow> loss = s->metrics(run.id, "train/loss");
+    QVERIFY(loss.size() >= 4);
+    std::set<std::string> present;
+    for (const MetricRow& r : s->metrics(run.id)) {
+        present.insert(r.key);
+    }
+    for (const QString& key : keys) {
+        // Every logged step carries the key, with a finite value.
+        const std::vector<MetricRow> rows = s->metrics(run.id, key.toStdString());
+        QVERIFY2(rows.size() == loss.size(), qPrintable(key));
+        for (const MetricRow& r : rows) {
+            QVERIFY2(std::isfinite(r.value), qPrintable(key));
+            // Norms, rho, lambda and losses are not negative; only the loss gap may be.
+            QVERIFY2(r.value >= 0.0 || key == QLatin1String("squat/loss_gap"), qPrintable(key));
+        }
+        present.erase(key.toStdString());
+    }
+    for (const char* plain : {"train/loss", "train/acc", "lr", "eval/loss", "eval/acc", "epoch"}) {
+        present.erase(plain);
+    }
+    QVERIFY2(present.empty(), present.empty() ? "" : present.begin()->c_str());
+
+    const double rho = spec.method.squat.rho;
+    if (method == QLatin1String("squat") && !spec.method.squat.asam && !spec.method.squat.joint &&
+        spec.method.squat.rhoWarmupEpochs == 0.0) {
+        // Plain SAM: ||e|| is rho exactly (up to float rounding), and the perturbed loss is
+        // above the clean one on average.
+        for (const MetricRow& r : s->metrics(run.id, "squat/perturb_norm")) {
+            QVERIFY2(std::abs(r.value - rho) < 1e-4 * rho, qPrintable(QString::number(r.value)));
+        }
+        double gap = 0.0;
+        for (const MetricRow& r : s->metrics(run.id, "squat/loss_gap")) {
+            gap += r.value;
+        }
+        QVERIFY2(gap > 0.0, qPrintable(QString::number(gap)));
+    }
+    if (spec.method.squat.rhoWarmupEpochs > 0.0 && method == QLatin1String("squat")) {
+        // rho ramps up over the first epoch, then stays.
+        const std::vector<MetricRow> rhos = s->metrics(run.id, "squat/rho");
+        QVERIFY(rhos.front().value < 0.5 * rho);
+        QCOMPARE(rhos.back().value, rho);
+    }
+    if (method == QLatin1String("nt")) {
+        // lambda_t falls from about lambda0 to below end_lambda (reached at 80% of the steps).
+        const std::vector<MetricRow> lambdas = s->metrics(run.id, "nt/lambda");
+        for (std::size_t i = 1; i < lambdas.size(); ++i) {
+            QVERIFY(lambdas[i].value < lambdas[i - 1].value);
+        }
+        QVERIFY2(lambdas.front().value > 0.8, qPrintable(QString::number(lambdas.front().value)));
+        QVERIFY2(lambdas.back().value < 0.02, qPrintable(QString::number(lambdas.back().value)));
+    }
+    // Quantized from a good float checkpoint, every method keeps a usable model.
+    const double acc = run.finished.finalMetrics.at("eval/acc");
+    QVERIFY2(acc > 0.5, qPrintable(QString::number(acc)));
+}
+
+void TestTrainer::ptqCalibratesWithoutTraining_data() {
+    QTest::addColumn<QString>("calibration");
+    QTest::newRow("minmax") << "minmax";
+    QTest::newRow("percentile") << "percentile";
+    QTest::newRow("mse") << "mse";
+}
+
+void TestTrainer::ptqCalibratesWithoutTraining() {
+    QFETCH(QString, calibration);
+    const std::string checkpoint = floatRun().finished.checkpoint;
+    RunSpec spec = tinySpec("ptq " + calibration.toStdString());
+    spec.method.name = "ptq";
+    spec.method.ptq.calibration = calibration.toStdString();
+    spec.method.ptq.batches = 2;
+    spec.quant.weightBits = 8;
+    spec.quant.actBits = 8;
+    spec.initCheckpoint = checkpoint;
+    Recorder recorder;
+    const RunResult run = runToEnd(spec, &recorder);
+    QVERIFY2(run.finished.status == "finished", run.finished.error.c_str());
+    auto s = store();
+    // No training: no step metrics, one evaluation at step 0.
+    QVERIFY(s->metrics(run.id, "train/loss").empty());
+    const std::vector<MetricRow> acc = s->metrics(run.id, "eval/acc");
+    QCOMPARE(acc.size(), size_t(1));
+    QCOMPARE(acc[0].step, int64_t(0));
+    // At 8 bits calibration alone keeps the float model's accuracy.
+    QVERIFY2(acc[0].value > m_floatAcc - 0.05,
+             qPrintable(QStringLiteral("%1 vs float %2").arg(acc[0].value).arg(m_floatAcc)));
+    // Every quantizer was calibrated: no step size is left at its initial 1.
+    const std::vector<LayerStateRow> states = s->layerStates(run.id, 0);
+    QVERIFY(!states.empty());
+    for (const LayerStateRow& r : states) {
+        QVERIFY(r.weightBits == 8 && r.actBits == 8);
+        QVERIFY2(r.actStep > 0.0 && r.actStep != 1.0, r.layer.c_str());
+        for (double w : r.weightSteps) {
+            QVERIFY2(w > 0.0 && w < 0.5, r.layer.c_str());
+        }
+    }
+    QVERIFY(QFile::exists(QString::fromStdString(runDir(run.id) + "/last.safetensors")));
+    QVERIFY(contains(recorder.logTexts(),
+                     "warm start from " + checkpoint));
+}
+
+void TestTrainer::runReferencesResolveToCheckpoints() {
+    const RunResult& fp = floatRun();
+    RunSpec spec = tinySpec("by reference");
+    spec.method.name = "ptq";
+    spec.method.ptq.batches = 1;
+    spec.initCheckpoint = "run:float";
+    const RunResult run = runToEnd(spec);
+    QVERIFY2(run.finished.status == "finished", run.finished.error.c_str());
+    // The recorded spec names the file the run really started from.
+    const RunSpec recorded = RunSpec::fromJson(store()->run(run.id)->specJson);
+    QCOMPARE(recorded.initCheckpoint, fp.finished.checkpoint);
+
+    spec.initCheckpoint = "run:no such run";
+    Session session;
+    try {
+        session.start(spec, options());
+        QFAIL("a reference to a missing run was accepted");
+    } catch (const SpecError& e) {
+        QCOMPARE(e.field(), std::string("init_checkpoint"));
+        QVERIFY2(std::string(e.what()).find("no finished run named 'no such run'") !=
+                     std::string::npos,
+                 e.what());
+    }
+    SessionOptions noStore = options();
+    noStore.dbPath.clear();
+    spec.initCheckpoint = "run:float";
+    QVERIFY_THROWS_EXCEPTION(SpecError, session.start(spec, noStore));
+}
+
+void TestTrainer::sharpnessOfStoredCheckpoints() {
+    const RunResult& fp = floatRun();
+    qs::analysis::SharpnessOptions o;
+    o.samples = 64;
+    o.batchSize = 32;
+    o.threads = 1;
+    o.dataPath = m_data;
+    std::vector<std::string> phases;
+    const auto floatReport = qs::analysis::measureSharpness(
+        fp.finished.checkpoint, o, [&](const std::string& phase, double) {
+            if (phases.empty() || phases.back() != phase) {
+                phases.push_back(phase);
+            }
+        });
+    QCOMPARE(floatReport.method, std::string("fp"));
+    QCOMPARE(floatReport.step, int64_t(fp.finished.finalMetrics.at("steps")));
+    QCOMPARE(floatReport.figures.size(), size_t(2));
+    QCOMPARE(phases, (std::vector<std::string>{"rho-ball, float", "epsilon, float"}));
+    for (const auto& f : floatReport.figures) {
+        QCOMPARE(f.mode, std::string("float"));
+        QCOMPARE(f.samples, int64_t(64));
+        QVERIFY(f.value >= 0.0);
+        QVERIFY(f.perturbedLoss >= f.baseLoss);
+    }
+    // Deterministic: the same options give the same figures.
+    const auto again = qs::analysis::measureSharpness(fp.finished.checkpoint, o);
+    QCOMPARE(again.figures[0].value, floatReport.figures[0].value);
+    // A larger ball is at least as sharp.
+    o.rho = 0.5;
+    const auto wide = qs::analysis::measureSharpness(fp.finished.checkpoint, o);
+    QVERIFY(wide.figures[0].value >= floatReport.figures[0].value);
+    o.rho = 0.05;
+
+    // A quantized run: both modes, agreeing on the loss at e = 0; recorded in the store.
+    RunSpec spec = tinySpec("sharp lsq");
+    spec.method.name = "lsq";
+    spec.optim.epochs = 1;
+    spec.optim.lr = 0.01;
+    spec.initCheckpoint = fp.finished.checkpoint;
+    const RunResult q = runToEnd(spec);
+    QCOMPARE(q.finished.status, std::string("finished"));
+    auto s = store();
+    const std::string ck = qs::analysis::runCheckpoint(*s, q.id);
+    QCOMPARE(ck, q.finished.checkpoint);
+    o.measures = {"rho-ball"};
+    const auto qReport = qs::analysis::measureSharpness(ck, o);
+    QCOMPARE(qReport.figures.size(), size_t(2));
+    QCOMPARE(qReport.figures[0].mode, std::string("dequantized"));
+    QCOMPARE(qReport.figures[1].mode, std::string("quantize-after"));
+    QVERIFY(std::abs(qReport.figures[0].baseLoss - qReport.figures[1].baseLoss) < 1e-5);
+    qs::analysis::recordSharpness(*s, q.id, qReport);
+    const auto rows = s->sharpness(q.id);
+    QCOMPARE(rows.size(), size_t(2));
+    QCOMPARE(rows[1].mode, std::string("quantize-after"));
+    QCOMPARE(rows[1].value, qReport.figures[1].value);
+    QCOMPARE(rows[1].checkpoint, ck);
+    const auto record = s->run(q.id);
+    QCOMPARE(record->finalMetrics.at("sharpness/rho-ball/dequantized"), qReport.figures[0].value);
+    QVERIFY(record->finalMetrics.count("eval/acc"));  // earlier final metrics are kept
+}
+
+void TestTrainer::sharpnessRefusesBadInput() {
+    const std::string checkpoint = floatRun().finished.checkpoint;
+    qs::analysis::SharpnessOptions o;
+    o.samples = 32;
+    o.threads = 1;
+    o.dataPath = m_data;
+    const std::string cut = m_dir.filePath(QStringLiteral("cut.safetensors")).toStdString();
+    writeTruncatedCopy(checkpoint, cut, 100);
+    try {
+        qs::analysis::measureSharpness(cut, o);
+        QFAIL("a truncated checkpoint was accepted");
+    } catch (const std::runtime_error& e) {
+        QVERIFY2(std::string(e.what()).find(cut) != std::string::npos, e.what());
+    }
+    o.modes = {"sideways"};
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, qs::analysis::measureSharpness(checkpoint, o));
+    o.modes.clear();
+    std::atomic<bool> cancel{true};
+    QVERIFY_THROWS_EXCEPTION(qs::analysis::AnalysisCancelled,
+                             qs::analysis::measureSharpness(checkpoint, o, {}, &cancel));
+    // A run without a checkpoint has nothing to measure.
+    auto s = store();
+    const int64_t id = s->createRun("no checkpoint", tinySpec("x").toJson(), "{}");
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, qs::analysis::runCheckpoint(*s, id));
+    s->setStatus(id, runStatus::kFailed, "test");
 }
 
 QTEST_GUILESS_MAIN(TestTrainer)
