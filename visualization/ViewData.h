@@ -94,12 +94,25 @@ struct RunSummary {
     QMap<QString, double> finalMetrics;
 };
 
+/// One sharpness figure measured on a run's checkpoint (ALGORITHMS.md section 6).
+struct SharpnessPoint {
+    QString measure;      ///< "rho-ball" | "epsilon"
+    QString mode;         ///< "float" | "dequantized" | "quantize-after"
+    double radius = 0.0;  ///< rho, or eps for epsilon-sharpness
+    double value = 0.0;   ///< rho-ball: max L(w+e) - L(w); epsilon: percent of 1 + L(w)
+    double baseLoss = 0.0;
+    double perturbedLoss = 0.0;
+    qint64 samples = 0;
+    qint64 step = 0;  ///< training step of the measured checkpoint
+};
+
 /// Everything the views show for one stored run.
 struct RunData {
     RunSummary summary;
     QJsonObject spec;
     QVector<MetricPoint> metrics;         ///< ordered by step
     QVector<LayerSnapshot> layerHistory;  ///< ordered by step; the last one fills the layer table
+    QVector<SharpnessPoint> sharpness;    ///< measured figures, oldest first
 };
 
 }  // namespace qs::ui
@@ -111,3 +124,4 @@ Q_DECLARE_METATYPE(qs::ui::JobProgress)
 Q_DECLARE_METATYPE(qs::ui::LogEntry)
 Q_DECLARE_METATYPE(qs::ui::RunEnd)
 Q_DECLARE_METATYPE(qs::ui::RunSummary)
+Q_DECLARE_METATYPE(qs::ui::SharpnessPoint)

@@ -17,6 +17,18 @@ ActiveRunData::ActiveRunData(RunBackend* backend, SelectionHub* hub, QObject* pa
     connect(backend, &RunBackend::histogramUpdated, this, &ActiveRunData::onHistogramUpdated);
     connect(backend, &RunBackend::progressChanged, this, &ActiveRunData::onProgressChanged);
     connect(backend, &RunBackend::runFinished, this, &ActiveRunData::onRunFinished);
+    connect(backend, &RunBackend::sharpnessMeasured, this, &ActiveRunData::onSharpnessMeasured);
+    connect(backend, &RunBackend::analysisProgress, this,
+            [this](qint64 runId, const QString& phase, double fraction) {
+                if (runId != 0 && runId == m_shownId) {
+                    Q_EMIT analysisProgress(phase, fraction);
+                }
+            });
+    connect(backend, &RunBackend::analysisFailed, this, [this](qint64 runId, const QString&) {
+        if (runId != 0 && runId == m_shownId) {
+            Q_EMIT analysisEnded();
+        }
+    });
     if (hub->activeRun() != 0) {
         onActiveRunChanged(hub->activeRun());
     }
@@ -151,6 +163,23 @@ void ActiveRunData::onRunFinished(const RunEnd& end) {
     m_live.summary.finished = QDateTime::currentDateTime();
     if (m_shownId == m_liveId) {
         Q_EMIT statusChanged();
+    }
+}
+
+void ActiveRunData::onSharpnessMeasured(qint64 runId, const QVector<SharpnessPoint>& figures) {
+    if (runId == 0) {
+        return;
+    }
+    // The live run's record stays in memory after it ends, so it takes the figures too.
+    if (runId == m_liveId) {
+        m_live.sharpness += figures;
+    }
+    if (runId == m_shownId && runId != m_liveId) {
+        m_stored.sharpness += figures;
+    }
+    if (runId == m_shownId) {
+        Q_EMIT sharpnessAppended(figures);
+        Q_EMIT analysisEnded();
     }
 }
 

@@ -41,6 +41,12 @@ Q_SIGNALS:
     void histogramChanged(const qs::ui::WeightHistogram& histogram);
     /// The shown run's status changed (started, paused, finished, failed).
     void statusChanged();
+    /// New sharpness figures of the shown run arrived (already in data().sharpness).
+    void sharpnessAppended(const QVector<qs::ui::SharpnessPoint>& figures);
+    /// An analysis of the shown run progressed.
+    void analysisProgress(const QString& phase, double fraction);
+    /// An analysis of the shown run ended (figures arrived, or it failed).
+    void analysisEnded();
 
 private:
     void onActiveRunChanged(qint64 runId);
@@ -51,6 +57,7 @@ private:
     void onHistogramUpdated(const WeightHistogram& histogram);
     void onProgressChanged(const JobProgress& progress);
     void onRunFinished(const RunEnd& end);
+    void onSharpnessMeasured(qint64 runId, const QVector<SharpnessPoint>& figures);
     void requestHistogramIfLive();
 
     RunBackend* m_backend;

@@ -15,6 +15,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace qs::ui {
@@ -136,8 +137,18 @@ CompareView::CompareView(RunBackend* backend, SelectionHub* hub, QWidget* parent
       m_empty(new EmptyStateWidget),
       m_caption(new QLabel),
       m_curves(new TrainingCurvesPlot),
-      m_table(new QTableWidget) {
+      m_table(new QTableWidget),
+      m_metrics(new QTableWidget) {
     setObjectName(QStringLiteral("CompareView"));
+    m_metrics->setObjectName(QStringLiteral("compareMetricsTable"));
+    m_metrics->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_metrics->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_metrics->verticalHeader()->hide();
+    m_metrics->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 8);
+    m_metrics->setShowGrid(false);
+    m_metrics->setAlternatingRowColors(true);
+    m_metrics->setWordWrap(false);
+    m_metrics->horizontalHeader()->setStretchLastSection(true);
     m_header = new GroupHeader(m_table);
     m_table->setHorizontalHeader(m_header);
     m_table->setObjectName(QStringLiteral("compareTable"));
@@ -155,11 +166,13 @@ CompareView::CompareView(RunBackend* backend, SelectionHub* hub, QWidget* parent
     auto* split = new QSplitter(Qt::Vertical);
     split->setObjectName(QStringLiteral("compareSplitter"));
     split->addWidget(m_curves);
+    split->addWidget(m_metrics);
     split->addWidget(m_table);
     split->setChildrenCollapsible(false);
     split->setStretchFactor(0, 1);
-    split->setStretchFactor(1, 1);
-    split->setSizes({420, 320});
+    split->setStretchFactor(1, 0);
+    split->setStretchFactor(2, 1);
+    split->setSizes({380, 130, 260});
     auto* content = new QWidget;
     auto* contentLayout = new QVBoxLayout(content);
     contentLayout->setContentsMargins(0, 0, 0, 0);
@@ -210,6 +223,9 @@ void CompareView::updateFromModel() {
         m_table->clear();
         m_table->setRowCount(0);
         m_table->setColumnCount(0);
+        m_metrics->clear();
+        m_metrics->setRowCount(0);
+        m_metrics->setColumnCount(0);
         return;
     }
     m_stack->setCurrentIndex(1);
@@ -240,6 +256,7 @@ void CompareView::updateFromModel() {
     m_curves->rescale();
     m_caption->setText(tr("<b>Comparing %1 runs</b>&nbsp;&nbsp;").arg(m_runs.size()) +
                        captionParts.join(QStringLiteral("&nbsp;&nbsp;&nbsp;")));
+    updateMetricsTable();
 
     // Rows: every layer any run has, in the first run's forward order, then the others' extras.
     QStringList layers;
@@ -328,6 +345,70 @@ void CompareView::updateFromModel() {
             }
         }
     }
+}
+
+QString CompareView::metricText(const QString& key, double value) {
+    if (!std::isfinite(value)) {
+        return QStringLiteral("–");
+    }
+    if (key.endsWith(QLatin1String("/acc")) || key.endsWith(QLatin1String("_acc"))) {
+        return QLocale().toString(100.0 * value, 'f', 2) + QStringLiteral(" %");
+    }
+    if (key.startsWith(QLatin1String("sharpness/epsilon/"))) {
+        return QLocale().toString(value, 'g', 3) + QStringLiteral(" %");
+    }
+    return QLocale().toString(value, 'g', 4);
+}
+
+void CompareView::updateMetricsTable() {
+    // Rows: evaluation figures first, then sharpness (grouped by measure), then anything else.
+    QStringList keys;
+    for (const RunData& d : m_runs) {
+        for (auto it = d.summary.finalMetrics.cbegin(); it != d.summary.finalMetrics.cend(); ++it) {
+            if (!keys.contains(it.key())) {
+                keys << it.key();
+            }
+        }
+    }
+    auto rank = [](const QString& key) {
+        return key.startsWith(QLatin1String("eval/"))        ? 0
+               : key.startsWith(QLatin1String("sharpness/")) ? 1
+                                                             : 2;
+    };
+    std::sort(keys.begin(), keys.end(), [&rank](const QString& a, const QString& b) {
+        return rank(a) != rank(b) ? rank(a) < rank(b) : a < b;
+    });
+    m_metrics->clear();
+    m_metrics->setColumnCount(1 + m_runs.size());
+    m_metrics->setRowCount(keys.size());
+    QStringList headers{tr("Final metric")};
+    for (int i = 0; i < m_runs.size(); ++i) {
+        headers << QStringLiteral("#%1").arg(m_runs[i].summary.id);
+    }
+    m_metrics->setHorizontalHeaderLabels(headers);
+    for (int i = 0; i < m_runs.size(); ++i) {
+        m_metrics->horizontalHeaderItem(1 + i)->setForeground(runColor(i).darker(130));
+        m_metrics->horizontalHeaderItem(1 + i)->setToolTip(m_runs[i].summary.name);
+    }
+    for (int r = 0; r < keys.size(); ++r) {
+        auto* name = new QTableWidgetItem(keys[r]);
+        if (rank(keys[r]) == 1) {
+            name->setToolTip(tr("Measured on the run's last checkpoint; lower is flatter"));
+        }
+        m_metrics->setItem(r, 0, name);
+        for (int i = 0; i < m_runs.size(); ++i) {
+            const auto it = m_runs[i].summary.finalMetrics.find(keys[r]);
+            auto* item = new QTableWidgetItem(it == m_runs[i].summary.finalMetrics.cend()
+                                                  ? QStringLiteral("–")
+                                                  : metricText(keys[r], it.value()));
+            item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+            if (it == m_runs[i].summary.finalMetrics.cend()) {
+                item->setForeground(palette().color(QPalette::PlaceholderText));
+            }
+            m_metrics->setItem(r, 1 + i, item);
+        }
+    }
+    m_metrics->resizeColumnsToContents();
 }
 
 }  // namespace qs::ui

@@ -1,6 +1,7 @@
-// Runs side by side: the hub's selected runs with their training curves overlaid and a per-layer
-// table whose column groups (bits, weight step, weight error) belong one to each run, under a
-// header naming the run.
+// Runs side by side: the hub's selected runs with their training curves overlaid, their final
+// metrics (accuracy, loss, measured sharpness) in a small table with a column per run, and a
+// per-layer table whose column groups (bits, weight step, weight error) belong one to each run,
+// under a header naming the run.
 #pragma once
 
 #include "visualization/ViewData.h"
@@ -30,6 +31,11 @@ public:
     /// The runs shown now, in the hub's order.
     QVector<qint64> shownRuns() const;
     QTableWidget* layerTable() const { return m_table; }
+    /// One row per final metric any shown run has ("eval/acc", "sharpness/rho-ball/float"), one
+    /// column per run after the metric's name.
+    QTableWidget* metricsTable() const { return m_metrics; }
+    /// A final metric's value as the table shows it ("90.12 %", "0.0421").
+    static QString metricText(const QString& key, double value);
     TrainingCurvesPlot* curvesPlot() const { return m_curves; }
     /// The group header's title of a run's column group ("#12 lsq-w4a4 · 91.2 %").
     QString groupTitle(int runIndex) const;
@@ -47,7 +53,10 @@ private:
     QLabel* m_caption;
     TrainingCurvesPlot* m_curves;
     QTableWidget* m_table;
+    QTableWidget* m_metrics;
     GroupHeader* m_header;
+
+    void updateMetricsTable();
 };
 
 }  // namespace qs::ui

@@ -1,6 +1,7 @@
 #include "widgets/Dashboard.h"
 
 #include "visualization/BitWidthChart.h"
+#include "visualization/MethodStatePlot.h"
 #include "visualization/QuantErrorChart.h"
 #include "visualization/StepSizePlot.h"
 #include "visualization/TrainingCurvesPlot.h"
@@ -10,6 +11,7 @@
 #include "widgets/LayerTableModel.h"
 #include "widgets/RunListModel.h"
 #include "widgets/SelectionHub.h"
+#include "widgets/SharpnessPanel.h"
 
 #include <QHBoxLayout>
 #include <QLabel>
@@ -51,6 +53,8 @@ Dashboard::Dashboard(ActiveRunData* data, SelectionHub* hub, QWidget* parent)
       m_bannerMetrics(new QLabel),
       m_tabs(new QTabWidget),
       m_curves(new TrainingCurvesPlot),
+      m_methodState(new MethodStatePlot),
+      m_sharpness(new SharpnessPanel),
       m_bits(new BitWidthChart),
       m_error(new QuantErrorChart),
       m_steps(new StepSizePlot),
@@ -70,8 +74,17 @@ Dashboard::Dashboard(ActiveRunData* data, SelectionHub* hub, QWidget* parent)
     m_tabs->setObjectName(QStringLiteral("dashboardTabs"));
     m_tabs->setDocumentMode(true);
 
-    // Curves.
-    QWidget* curvesPage = m_curves;
+    // Curves above the method's state, on one step axis range each (the method plot is the
+    // smaller: it explains the curves rather than competing with them).
+    auto* curvesPage = new QSplitter(Qt::Vertical);
+    curvesPage->setObjectName(QStringLiteral("curvesSplitter"));
+    m_methodState->setObjectName(QStringLiteral("methodStatePlot"));
+    curvesPage->addWidget(m_curves);
+    curvesPage->addWidget(m_methodState);
+    curvesPage->setChildrenCollapsible(false);
+    curvesPage->setStretchFactor(0, 3);
+    curvesPage->setStretchFactor(1, 2);
+    curvesPage->setSizes({560, 440});
 
     // Bit widths above the quantization error, same layer order, one selection.
     auto* bitsSplit = new QSplitter(Qt::Vertical);
@@ -118,9 +131,10 @@ Dashboard::Dashboard(ActiveRunData* data, SelectionHub* hub, QWidget* parent)
     histogramLayout->addWidget(m_histogramCaption);
     histogramLayout->addWidget(m_histogram, 1);
 
-    const QWidget* pages[TabCount] = {curvesPage, bitsSplit, stepsSplit, histogramPage};
+    const QWidget* pages[TabCount] = {curvesPage, bitsSplit, stepsSplit, histogramPage,
+                                      m_sharpness};
     const QString titles[TabCount] = {tr("Training curves"), tr("Bit widths && error"),
-                                      tr("Step sizes"), tr("Weight histogram")};
+                                      tr("Step sizes"), tr("Weight histogram"), tr("Sharpness")};
     for (int t = 0; t < TabCount; ++t) {
         m_stacks[t] = new QStackedWidget;
         m_empty[t] = new EmptyStateWidget;
@@ -144,6 +158,10 @@ Dashboard::Dashboard(ActiveRunData* data, SelectionHub* hub, QWidget* parent)
     connect(data, &ActiveRunData::metricsAppended, this, &Dashboard::onMetricsAppended);
     connect(data, &ActiveRunData::layersAppended, this, &Dashboard::onLayersAppended);
     connect(data, &ActiveRunData::histogramChanged, this, &Dashboard::onHistogramChanged);
+    connect(data, &ActiveRunData::sharpnessAppended, this,
+            [this] { m_sharpness->setFigures(m_data->data().sharpness); });
+    connect(data, &ActiveRunData::analysisProgress, m_sharpness, &SharpnessPanel::setProgress);
+    connect(data, &ActiveRunData::analysisEnded, m_sharpness, &SharpnessPanel::clearProgress);
     connect(hub, &SelectionHub::activeLayerChanged, this, &Dashboard::onActiveLayerChanged);
     connect(m_bits, &BitWidthChart::layerClicked, hub, &SelectionHub::setActiveLayer);
     connect(m_error, &QuantErrorChart::layerClicked, hub, &SelectionHub::setActiveLayer);
@@ -160,15 +178,25 @@ QString Dashboard::runLabel() const {
     return QStringLiteral("#%1 %2").arg(d.summary.id).arg(d.summary.name);
 }
 
+void Dashboard::setSharpnessAction(QAction* action) {
+    m_sharpness->setMeasureAction(action);
+}
+
 void Dashboard::updateFromModel() {
     const RunData& d = m_data->data();
     m_curves->clear();
+    m_methodState->clear();
     m_hasMetrics = !d.metrics.isEmpty();
     if (m_data->runId() != 0 && m_hasMetrics) {
         // One run: the banner names it, so the legend keeps to "train loss", "eval acc", ...
         m_curves->addPoints(d.summary.id, QString(), d.metrics);
         m_curves->rescale();
+        m_methodState->addPoints(d.metrics);
+        m_methodState->rescale();
     }
+    updateMethodStateEmptyText();
+    m_sharpness->setFigures(d.sharpness);
+    m_sharpness->clearProgress();
     const QVector<LayerRow> layers = m_data->latestLayers();
     m_bits->setLayers(layers);
     m_error->setLayers(layers);
@@ -274,6 +302,8 @@ void Dashboard::updateEmptyStates() {
     } else {
         show(HistogramTab, false, QString(), QString());
     }
+    // The sharpness tab always has something to say: its figures, or how to get them.
+    show(SharpnessTab, false, QString(), QString());
 }
 
 void Dashboard::updateHistogramCaption() {
@@ -335,9 +365,29 @@ QString Dashboard::bannerText() const {
                                                                        QLatin1Char(' '));
 }
 
+void Dashboard::updateMethodStateEmptyText() {
+    const RunData& d = m_data->data();
+    const QString method = d.summary.method.isEmpty() ? d.spec.value(QStringLiteral("method"))
+                                                            .toObject()
+                                                            .value(QStringLiteral("name"))
+                                                            .toString()
+                                                      : d.summary.method;
+    if (m_data->runId() == 0) {
+        m_methodState->setEmptyText(tr("No run selected"));
+    } else if (method == QLatin1String("fp")) {
+        m_methodState->setEmptyText(tr("Float training (fp) streams no method state"));
+    } else if (m_data->isLive()) {
+        m_methodState->setEmptyText(tr("Waiting for the method's state (%1)").arg(method));
+    } else {
+        m_methodState->setEmptyText(tr("No method state recorded for this run (%1)").arg(method));
+    }
+}
+
 void Dashboard::onMetricsAppended(const QVector<MetricPoint>& points) {
     m_curves->addPoints(m_data->runId(), QString(), points);
     m_curves->rescale();
+    m_methodState->addPoints(points);
+    m_methodState->rescale();
     if (!m_hasMetrics) {
         m_hasMetrics = true;
         updateEmptyStates();

@@ -1,12 +1,15 @@
-// The live views of the active run in one place, as tabs: training curves; bit widths with the
-// quantization error; step-size traces with a layer chooser; the weight histogram of the active
-// layer. Fed by ActiveRunData, so a live run streams in and an opened past run restores every
-// view. Each tab says plainly why it is empty when it is.
+// The live views of the active run in one place, as tabs: training curves with the method's own
+// streamed state (SQuAT's perturbed loss and norms, noise tempering's lambda) under them; bit
+// widths with the quantization error; step-size traces with a layer chooser; the weight
+// histogram of the active layer; the run's sharpness figures. Fed by ActiveRunData, so a live run
+// streams in and an opened past run restores every view. Each tab says plainly why it is empty when
+// it is.
 #pragma once
 
 #include <QSet>
 #include <QWidget>
 
+class QAction;
 class QLabel;
 class QListWidget;
 class QListWidgetItem;
@@ -18,7 +21,9 @@ namespace qs::ui {
 class ActiveRunData;
 class BitWidthChart;
 class EmptyStateWidget;
+class MethodStatePlot;
 class QuantErrorChart;
+class SharpnessPanel;
 class SelectionHub;
 class StepSizePlot;
 class TrainingCurvesPlot;
@@ -30,12 +35,17 @@ struct WeightHistogram;
 class Dashboard : public QWidget {
     Q_OBJECT
 public:
-    enum Tab { CurvesTab, BitsTab, StepsTab, HistogramTab, TabCount };
+    enum Tab { CurvesTab, BitsTab, StepsTab, HistogramTab, SharpnessTab, TabCount };
 
     Dashboard(ActiveRunData* data, SelectionHub* hub, QWidget* parent = nullptr);
 
     QTabWidget* tabs() const { return m_tabs; }
     TrainingCurvesPlot* curvesPlot() const { return m_curves; }
+    /// Under the curves: the method's streamed state.
+    MethodStatePlot* methodStatePlot() const { return m_methodState; }
+    SharpnessPanel* sharpnessPanel() const { return m_sharpness; }
+    /// The action behind the sharpness tab's "Measure sharpness" button.
+    void setSharpnessAction(QAction* action);
     BitWidthChart* bitWidthChart() const { return m_bits; }
     QuantErrorChart* quantErrorChart() const { return m_error; }
     StepSizePlot* stepSizePlot() const { return m_steps; }
@@ -59,6 +69,7 @@ private:
     void onMetricsAppended(const QVector<MetricPoint>& points);
     void onLayersAppended(const LayerSnapshot& snapshot);
     void onHistogramChanged(const WeightHistogram& histogram);
+    void updateMethodStateEmptyText();
     void onActiveLayerChanged(const QString& layer);
     void onStepLayerToggled(QListWidgetItem* item);
     void setAllStepLayers(bool visible);
@@ -72,6 +83,8 @@ private:
     QStackedWidget* m_stacks[TabCount] = {};
     EmptyStateWidget* m_empty[TabCount] = {};
     TrainingCurvesPlot* m_curves;
+    MethodStatePlot* m_methodState;
+    SharpnessPanel* m_sharpness;
     BitWidthChart* m_bits;
     QuantErrorChart* m_error;
     StepSizePlot* m_steps;

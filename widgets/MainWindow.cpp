@@ -2,6 +2,7 @@
 
 #include "widgets/AboutDialog.h"
 #include "widgets/ActiveRunData.h"
+#include "widgets/AnalysisControls.h"
 #include "widgets/CompareView.h"
 #include "widgets/Dashboard.h"
 #include "widgets/Icons.h"
@@ -68,6 +69,7 @@ MainWindow::MainWindow(RunBackend* backend, QWidget* parent)
       m_browser(new RunBrowser(backend, m_hub)),
       m_log(new LogConsole),
       m_jobs(new JobControls(backend, m_config, this)),
+      m_analyses(new AnalysisControls(backend, m_data, this)),
       m_queueView(nullptr),
       m_status(new JobStatusWidget(backend)),
       m_notice(new NotificationBar),
@@ -79,6 +81,7 @@ MainWindow::MainWindow(RunBackend* backend, QWidget* parent)
     setDocumentMode(false);
 
     m_config->setRunActions({m_jobs->runAction(), m_jobs->addToQueueAction()});
+    m_dashboard->setSharpnessAction(m_analyses->measureSharpnessAction());
     m_queueView = new JobQueueView(m_jobs->queue(), m_jobs->runQueueAction());
 
     // The comparison gets a window of its own: it needs room (overlaid curves and a table
@@ -179,6 +182,8 @@ void MainWindow::createMenusAndToolbar() {
     run->addSeparator();
     run->addAction(m_browser->openAction());
     run->addAction(m_browser->compareAction());
+    run->addSeparator();
+    run->addAction(m_analyses->measureSharpnessAction());
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (QDockWidget* d : {m_configDock, m_layersDock, m_runsDock, m_logDock, m_queueDock}) {
@@ -240,6 +245,26 @@ void MainWindow::connectNotifications() {
     // A run that starts makes the last run's (or last attempt's) notice stale.
     connect(m_backend, &RunBackend::runStarted, m_notice, &NotificationBar::dismiss);
     connect(m_browser, &RunBrowser::compareRequested, this, &MainWindow::showCompare);
+
+    // Analyses: the browser picks a run, the controls start it; progress goes to the status bar
+    // and the sharpness tab (which the view switches to, so the figures appear where expected).
+    connect(m_browser, &RunBrowser::sharpnessRequested, m_analyses,
+            &AnalysisControls::measureSharpness);
+    connect(m_analyses, &AnalysisControls::analysisStarted, this, [this](qint64 runId) {
+        if (m_hub->activeRun() == runId) {
+            m_dashboard->tabs()->setCurrentIndex(Dashboard::SharpnessTab);
+        }
+    });
+    connect(m_analyses, &AnalysisControls::errorOccurred, this, error);
+    connect(m_analyses, &AnalysisControls::messageLogged, m_log, &LogConsole::appendMessage);
+    connect(m_analyses, &AnalysisControls::statusMessage, this,
+            [this](const QString& text, int timeoutMs) {
+                if (text.isEmpty()) {
+                    statusBar()->clearMessage();
+                } else {
+                    statusBar()->showMessage(text, timeoutMs);
+                }
+            });
 }
 
 void MainWindow::showCompare() {

@@ -14,6 +14,7 @@ class QDialog;
 namespace qs::ui {
 
 class ActiveRunData;
+class AnalysisControls;
 class CompareView;
 class Dashboard;
 class JobControls;
@@ -43,6 +44,7 @@ public:
     RunBrowser* runBrowser() const { return m_browser; }
     LogConsole* logConsole() const { return m_log; }
     JobControls* jobControls() const { return m_jobs; }
+    AnalysisControls* analysisControls() const { return m_analyses; }
     JobStatusWidget* jobStatus() const { return m_status; }
     NotificationBar* notificationBar() const { return m_notice; }
     /// The window holding the comparison (opened by Compare).
@@ -83,6 +85,7 @@ private:
     RunBrowser* m_browser;
     LogConsole* m_log;
     JobControls* m_jobs;
+    AnalysisControls* m_analyses;
     JobQueueView* m_queueView;
     JobStatusWidget* m_status;
     NotificationBar* m_notice;

@@ -62,6 +62,13 @@ public:
     virtual RunData loadRun(qint64 runId) const = 0;
     virtual bool renameRun(qint64 runId, const QString& name, QString* error) = 0;
     virtual bool deleteRun(qint64 runId, QString* error) = 0;
+    /// Measures the sharpness of a stored run's last checkpoint (rho-ball and epsilon, in the
+    /// modes its method has) on a worker thread and records the figures in the store. Returns
+    /// false with *error set when it cannot start (no such run, a run or another analysis in
+    /// progress); otherwise analysisProgress follows, then sharpnessMeasured or analysisFailed.
+    virtual bool measureSharpness(qint64 runId, QString* error) = 0;
+    /// True from a successful measureSharpness() until its sharpnessMeasured/analysisFailed.
+    virtual bool isAnalysing() const = 0;
     /// Library versions for the About dialog: "Qt", "LibTorch", "SQLite", "VTK", "Quantscape".
     virtual QMap<QString, QString> versions() const = 0;
 
@@ -73,6 +80,13 @@ Q_SIGNALS:
     void progressChanged(const qs::ui::JobProgress& progress);
     void logAppended(const QVector<qs::ui::LogEntry>& entries);
     void runFinished(const qs::ui::RunEnd& end);
+    /// An analysis' phase ("rho-ball, dequantized") and the fraction done, at most ~10 a second.
+    void analysisProgress(qint64 runId, const QString& phase, double fraction);
+    /// The figures an analysis measured (already recorded in the store, and among the run's
+    /// final metrics as "sharpness/<measure>/<mode>").
+    void sharpnessMeasured(qint64 runId, const QVector<qs::ui::SharpnessPoint>& figures);
+    /// An analysis failed or was cancelled; the message is ready to show.
+    void analysisFailed(qint64 runId, const QString& message);
     /// The set of runs in the store changed (a run started, ended, was renamed or deleted).
     void runsChanged();
 };

@@ -1,5 +1,6 @@
 #include "widgets/RunBrowser.h"
 
+#include "widgets/AnalysisControls.h"
 #include "widgets/Icons.h"
 #include "widgets/RunBackend.h"
 #include "widgets/RunListModel.h"
@@ -117,6 +118,9 @@ RunBrowser::RunBrowser(RunBackend* backend, SelectionHub* hub, QWidget* parent)
     m_delete = new QAction(Icons::icon(Icons::Delete), tr("&Delete…"), this);
     m_delete->setShortcut(QKeySequence::Delete);
     m_delete->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    m_sharpness = new QAction(tr("Measure &sharpness"), this);
+    m_sharpness->setObjectName(QStringLiteral("actionBrowserMeasureSharpness"));
+    m_sharpness->setToolTip(tr("Measure the sharpness of the selected run's last checkpoint"));
     addActions({m_open, m_compare, m_rename, m_delete});
 
     auto* bar = new QHBoxLayout;
@@ -161,6 +165,8 @@ RunBrowser::RunBrowser(RunBackend* backend, SelectionHub* hub, QWidget* parent)
         QMenu menu(this);
         menu.addActions({m_open, m_compare});
         menu.addSeparator();
+        menu.addAction(m_sharpness);
+        menu.addSeparator();
         menu.addActions({m_rename, m_delete});
         menu.exec(m_table->viewport()->mapToGlobal(pos));
     });
@@ -168,11 +174,15 @@ RunBrowser::RunBrowser(RunBackend* backend, SelectionHub* hub, QWidget* parent)
     connect(m_compare, &QAction::triggered, this, &RunBrowser::onCompare);
     connect(m_rename, &QAction::triggered, this, &RunBrowser::onRename);
     connect(m_delete, &QAction::triggered, this, &RunBrowser::onDelete);
+    connect(m_sharpness, &QAction::triggered, this, &RunBrowser::onSharpness);
     // Queued: a rename refreshes (resets) the model from the store, which must not happen inside
     // the model's own setData() that reported the edit.
     connect(m_model, &RunListModel::renameRequested, this, &RunBrowser::onRenameRequested,
             Qt::QueuedConnection);
     connect(backend, &RunBackend::runsChanged, this, &RunBrowser::refresh);
+    // An analysis that ends frees the sharpness action (one analysis at a time).
+    connect(backend, &RunBackend::sharpnessMeasured, this, &RunBrowser::updateActions);
+    connect(backend, &RunBackend::analysisFailed, this, &RunBrowser::updateActions);
     connect(hub, &SelectionHub::activeRunChanged, this, &RunBrowser::onActiveRunChanged);
 
     refresh();
@@ -244,6 +254,9 @@ void RunBrowser::updateActions() {
     m_compare->setEnabled(n >= 2);
     m_rename->setEnabled(n == 1);
     m_delete->setEnabled(n >= 1);
+    const int row = n == 1 ? m_model->rowOf(selectedRunIds().first()) : -1;
+    m_sharpness->setEnabled(row >= 0 && !m_backend->isAnalysing() &&
+                            AnalysisControls::canMeasure(m_model->runs()[row].status));
 }
 
 void RunBrowser::updateCount() {
@@ -258,6 +271,16 @@ void RunBrowser::onOpen() {
     if (!ids.isEmpty()) {
         m_hub->setActiveRun(ids.first());
     }
+}
+
+void RunBrowser::onSharpness() {
+    const QVector<qint64> ids = selectedRunIds();
+    if (ids.size() != 1) {
+        return;
+    }
+    m_hub->setActiveRun(ids.first());
+    Q_EMIT sharpnessRequested(ids.first());
+    updateActions();
 }
 
 void RunBrowser::onCompare() {

@@ -1,6 +1,7 @@
 // The run history: every run in the store, filterable and sortable, with the actions that work on
-// runs (open, compare, rename, delete). Opening sets the hub's active run; comparing sets the
-// hub's selected runs. Refreshes itself whenever the backend says the store changed.
+// runs (open, compare, rename, delete, measure sharpness). Opening sets the hub's active run;
+// comparing sets the hub's selected runs. Refreshes itself whenever the backend says the store
+// changed.
 #pragma once
 
 #include <QWidget>
@@ -36,6 +37,9 @@ public:
     QAction* compareAction() const { return m_compare; }
     QAction* renameAction() const { return m_rename; }
     QAction* deleteAction() const { return m_delete; }
+    /// Opens the selected run (one that has ended) and asks for its sharpness
+    /// (sharpnessRequested); in the context menu.
+    QAction* sharpnessAction() const { return m_sharpness; }
 
     /// Asks the user to confirm deleting runs; replaceable so tests need no modal dialog.
     void setDeleteConfirmation(std::function<bool(const QVector<qint64>&)> confirm);
@@ -49,6 +53,8 @@ Q_SIGNALS:
     void errorOccurred(const QString& message);
     /// The user asked to compare the selected runs (the hub already has them).
     void compareRequested();
+    /// The user asked to measure a run's sharpness (the hub already shows that run).
+    void sharpnessRequested(qint64 runId);
 
 private:
     void onFilterChanged(const QString& text);
@@ -57,6 +63,7 @@ private:
     void onCompare();
     void onRename();
     void onDelete();
+    void onSharpness();
     void onRenameRequested(qint64 runId, const QString& name);
     void onActiveRunChanged(qint64 runId);
     void updateActions();
@@ -73,6 +80,7 @@ private:
     QAction* m_compare;
     QAction* m_rename;
     QAction* m_delete;
+    QAction* m_sharpness;
     std::function<bool(const QVector<qint64>&)> m_confirmDelete;
 };
 

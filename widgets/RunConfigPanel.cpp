@@ -38,33 +38,188 @@
 namespace qs::ui {
 namespace {
 
-/// What the form knows about a training method. Adding a method (squat, nt, ptq) is one entry
-/// here: its label, what it does, whether the quantization fields apply, and its own fields.
+/// What the form knows about a training method. Adding a method is one entry here: its label,
+/// what it does, whether the quantization fields apply, whether it trains quantized weights
+/// (then LSQ's gradient scale and distillation apply too), and its own fields.
 struct MethodDescriptor {
     QString name;
     QString label;
     QString description;
     bool quantized;
+    bool qat;
     std::function<void(SpecFieldBinder&, QFormLayout*)> addOptions;
 };
+
+void addSquatOptions(SpecFieldBinder& b, QFormLayout* form) {
+    auto* schedule = b.choiceField(QStringLiteral("method.squat.schedule"),
+                                   {{QStringLiteral("per-step"), QObject::tr("per step")},
+                                    {QStringLiteral("alternate"), QObject::tr("alternate k:1")}});
+    schedule->setToolTip(
+        QObject::tr("per step (default): every batch steps the step sizes s with LSQ, then the "
+                    "weights w with SAM. alternate: k SAM steps on w with s frozen, then one LSQ "
+                    "step on s with w frozen"));
+    form->addRow(QObject::tr("Schedule"), schedule);
+    auto* k = b.intField(QStringLiteral("method.squat.k"), 1, 1000);
+    k->setToolTip(
+        QObject::tr("Alternate schedule: SAM steps on the weights per step-size step "
+                    "[default 1]"));
+    form->addRow(QObject::tr("SAM steps (k)"), k);
+    auto* site = b.choiceField(QStringLiteral("method.squat.site"),
+                               {{QStringLiteral("latent"), QObject::tr("latent: Q(w + e)")},
+                                {QStringLiteral("quantized"), QObject::tr("quantized: Q(w) + e")}});
+    site->setToolTip(
+        QObject::tr("Where the perturbation e is added: before the quantizer "
+                    "(latent, default) or to its output (quantized)"));
+    form->addRow(QObject::tr("Perturb at"), site);
+    auto* rho = b.realField(QStringLiteral("method.squat.rho"), 0.0, 10.0, 0.01);
+    rho->setToolTip(QObject::tr(
+        "Radius ρ of the weight perturbation, e = ρ·g/‖g‖ over all weights. SAM default 0.05 "
+        "(sweep 0.01 to 0.1); with ASAM the radius is relative to |w|, typically 0.5 to 2"));
+    form->addRow(QObject::tr("Radius ρ"), rho);
+    auto* warmup = b.realField(QStringLiteral("method.squat.rho_warmup_epochs"), 0.0, 10000.0, 0.5);
+    warmup->setToolTip(QObject::tr(
+        "ρ ramps linearly from 0 over these epochs [default 0: full ρ from the start]"));
+    form->addRow(QObject::tr("ρ warm-up"), warmup);
+    auto* asam = b.boolField(QStringLiteral("method.squat.asam"), QObject::tr("Adaptive (ASAM)"));
+    asam->setToolTip(
+        QObject::tr("e = ρ·T²g/‖Tg‖ with T = |w| + 0.01: scale-invariant "
+                    "sharpness; use a larger ρ (0.5 to 2) [default off]"));
+    form->addRow(QObject::tr("SAM variant"), asam);
+    auto* joint = b.boolField(QStringLiteral("method.squat.joint"),
+                              QObject::tr("w and s jointly (ablation)"));
+    joint->setToolTip(
+        QObject::tr("The ablation baseline: perturb and step weights and step sizes "
+                    "together (per-step schedule, latent site) [default off]"));
+    form->addRow(QObject::tr("Joint SAM"), joint);
+}
+
+void addNoiseOptions(SpecFieldBinder& b, QFormLayout* form) {
+    auto* lambda0 = b.realField(QStringLiteral("method.nt.lambda0"), 0.0, 100.0, 0.1);
+    lambda0->setToolTip(QObject::tr("Noise scale at step 0: λ_t = λ0·exp(−t/τ) [default 1]"));
+    form->addRow(QObject::tr("Noise λ0"), lambda0);
+    auto* tau = b.realField(QStringLiteral("method.nt.tau"), 0.0, 1e12, 100.0);
+    tau->setSpecialValueText(QObject::tr("derived"));
+    tau->setToolTip(
+        QObject::tr("Decay time τ in steps; 0 (derived, the default) chooses τ so "
+                    "that λ_t reaches the end λ at the end fraction of training"));
+    form->addRow(QObject::tr("Decay τ"), tau);
+    auto* endLambda = b.realField(QStringLiteral("method.nt.end_lambda"), 0.0, 100.0, 0.01);
+    endLambda->setToolTip(
+        QObject::tr("With τ derived: λ_t reached at the end fraction of training [default 0.01]"));
+    form->addRow(QObject::tr("End λ"), endLambda);
+    auto* endFraction = b.realField(QStringLiteral("method.nt.end_fraction"), 0.0, 1.0, 0.05);
+    endFraction->setToolTip(
+        QObject::tr("With τ derived: the fraction of the training steps at which λ_t = end λ "
+                    "[default 0.8]"));
+    form->addRow(QObject::tr("End fraction"), endFraction);
+    auto* distribution =
+        b.choiceField(QStringLiteral("method.nt.distribution"),
+                      {{QStringLiteral("uniform"), QObject::tr("uniform U(−1, 1)")},
+                       {QStringLiteral("normal"), QObject::tr("normal N(0, 1)")}});
+    distribution->setToolTip(
+        QObject::tr("Distribution of ξ in x_q + λ_t·a·ξ, drawn fresh each forward [uniform]"));
+    form->addRow(QObject::tr("Noise ξ"), distribution);
+    auto* amplitude = b.choiceField(QStringLiteral("method.nt.amplitude"),
+                                    {{QStringLiteral("error"), QObject::tr("error |e|")},
+                                     {QStringLiteral("half-step"), QObject::tr("half step s/2")}});
+    amplitude->setToolTip(QObject::tr(
+        "Amplitude a: each element's own quantization error |x_q − x| (default), or s/2"));
+    form->addRow(QObject::tr("Amplitude"), amplitude);
+    auto* weights = b.boolField(QStringLiteral("method.nt.weights"), QObject::tr("Weights"));
+    weights->setToolTip(QObject::tr("Noise at the weight quantizers [default on]"));
+    auto* acts = b.boolField(QStringLiteral("method.nt.activations"), QObject::tr("Activations"));
+    acts->setToolTip(QObject::tr("Noise at the activation quantizers [default on]"));
+    auto* sites = new QWidget;
+    auto* sitesLayout = new QHBoxLayout(sites);
+    sitesLayout->setContentsMargins(0, 0, 0, 0);
+    sitesLayout->addWidget(weights);
+    sitesLayout->addWidget(acts);
+    sitesLayout->addStretch(1);
+    form->addRow(QObject::tr("Noise at"), sites);
+    auto* kappa =
+        b.boolField(QStringLiteral("method.nt.learn_grad_scale"), QObject::tr("Learn κ × g"));
+    kappa->setToolTip(
+        QObject::tr("A learnable (log-parameterised) multiplier κ per quantizer on "
+                    "LSQ's step-size gradient scale g [default off]"));
+    form->addRow(QObject::tr("Scale κ"), kappa);
+}
+
+void addPtqOptions(SpecFieldBinder& b, QFormLayout* form) {
+    auto* calibration =
+        b.choiceField(QStringLiteral("method.ptq.calibration"),
+                      {{QStringLiteral("minmax"), QObject::tr("min/max")},
+                       {QStringLiteral("percentile"), QObject::tr("percentile of |v|")},
+                       {QStringLiteral("mse"), QObject::tr("minimum MSE")}});
+    calibration->setToolTip(
+        QObject::tr("How each step size is chosen from the observed values: "
+                    "their range, a percentile of |v|, or the step with the "
+                    "least quantization MSE (default)"));
+    form->addRow(QObject::tr("Calibration"), calibration);
+    auto* percentile = b.realField(QStringLiteral("method.ptq.percentile"), 50.0, 100.0, 0.01);
+    percentile->setSuffix(QStringLiteral(" %"));
+    percentile->setToolTip(
+        QObject::tr("Percentile calibration: the percentile of |v| the grid ends at, in (50, 100] "
+                    "[default 99.99]"));
+    form->addRow(QObject::tr("Percentile"), percentile);
+    auto* batches = b.intField(QStringLiteral("method.ptq.batches"), 1, 10000);
+    batches->setToolTip(QObject::tr("Training batches the activation observers see [default 4]"));
+    form->addRow(QObject::tr("Batches"), batches);
+}
+
+/// Options every quantization-aware training method shares: LSQ's gradient scale and
+/// distillation from a float teacher.
+void addQatOptions(SpecFieldBinder& b, QFormLayout* form) {
+    auto* g = b.choiceField(QStringLiteral("quant.grad_scale"),
+                            {{QStringLiteral("numel"), QObject::tr("per tensor (numel)")},
+                             {QStringLiteral("per-sample"), QObject::tr("per sample")}});
+    g->setToolTip(QObject::tr("LSQ's N in the step-size gradient scale g = 1/sqrt(N·Qp)"));
+    form->addRow(QObject::tr("Gradient scale"), g);
+    auto* distill =
+        b.boolField(QStringLiteral("method.distill.enabled"), QObject::tr("From a float teacher"));
+    distill->setToolTip(
+        QObject::tr("loss = (1 − α)·CE + α·T²·softCE(student, teacher) [default off]"));
+    form->addRow(QObject::tr("Distillation"), distill);
+    QWidget* teacher =
+        b.pathField(QStringLiteral("method.distill.teacher"), SpecFieldBinder::PathKind::File,
+                    QObject::tr("Teacher checkpoint"),
+                    QObject::tr("Checkpoints (*.safetensors);;All files (*)"));
+    teacher->setToolTip(
+        QObject::tr("The float teacher's safetensors checkpoint; empty uses the init checkpoint"));
+    if (auto* edit = qobject_cast<QLineEdit*>(b.widget(QStringLiteral("method.distill.teacher")))) {
+        edit->setPlaceholderText(QObject::tr("the init checkpoint"));
+    }
+    form->addRow(QObject::tr("Teacher"), teacher);
+    auto* alpha = b.realField(QStringLiteral("method.distill.alpha"), 0.0, 1.0, 0.05);
+    alpha->setToolTip(QObject::tr("Weight α of the soft (teacher) loss, in [0, 1] [default 0.5]"));
+    form->addRow(QObject::tr("Distil α"), alpha);
+    auto* temperature = b.realField(QStringLiteral("method.distill.temperature"), 0.0, 100.0, 0.5);
+    temperature->setToolTip(
+        QObject::tr("Softmax temperature T of teacher and student, in (0, 100] [default 1]"));
+    form->addRow(QObject::tr("Temperature T"), temperature);
+}
 
 QVector<MethodDescriptor> methodDescriptors() {
     return {
         {QStringLiteral("fp"), QObject::tr("Full precision (fp)"),
          QObject::tr("Trains in float: no quantizers. The baseline, and the checkpoint that "
                      "quantized fine-tuning starts from."),
-         false, nullptr},
+         false, false, nullptr},
         {QStringLiteral("lsq"), QObject::tr("LSQ (learned step size)"),
          QObject::tr("Quantizes weights and activations with step sizes learned by gradient "
                      "descent along with the weights."),
-         true,
-         [](SpecFieldBinder& b, QFormLayout* form) {
-             auto* g = b.choiceField(QStringLiteral("quant.grad_scale"),
-                                     {{QStringLiteral("numel"), QObject::tr("per tensor (numel)")},
-                                      {QStringLiteral("per-sample"), QObject::tr("per sample")}});
-             g->setToolTip(QObject::tr("LSQ's N in the step-size gradient scale g = 1/sqrt(N·Qp)"));
-             form->addRow(QObject::tr("Gradient scale"), g);
-         }},
+         true, true, nullptr},
+        {QStringLiteral("squat"), QObject::tr("SQuAT (sharpness-aware)"),
+         QObject::tr("SAM on the weights, LSQ on the step sizes: seeks a flat minimum. Two "
+                     "passes per step."),
+         true, true, addSquatOptions},
+        {QStringLiteral("nt"), QObject::tr("Noise tempering"),
+         QObject::tr("LSQ with noise scaled by the quantization error, decaying as "
+                     "λ0·exp(−t/τ)."),
+         true, true, addNoiseOptions},
+        {QStringLiteral("ptq"), QObject::tr("PTQ (calibration only)"),
+         QObject::tr("No training: calibrates the step sizes of the init checkpoint on a few "
+                     "batches."),
+         true, false, addPtqOptions},
     };
 }
 
@@ -313,17 +468,35 @@ QWidget* RunConfigPanel::buildMethodPage() {
     m_methodInfo->setPalette(dim);
     f->addRow(QString(), m_methodInfo);
 
-    // Each method's own options are rows of this form (aligned with the rest), shown only while
-    // that method is chosen.
+    // Each method's own options are rows of this form (aligned with the rest), present only
+    // while that method is chosen; the options all QAT methods share follow them. Built here
+    // once, so the form's minimum width allows for the widest; placeMethodOptions() then keeps
+    // only the chosen method's rows in the form.
     m_methodForm = f;
+    m_methodOptionsAt = f->rowCount();
+    auto rowWidgets = [f](int row) {
+        return MethodRow{f->itemAt(row, QFormLayout::LabelRole)->widget(),
+                         f->itemAt(row, QFormLayout::FieldRole)->widget()};
+    };
     for (const MethodDescriptor& m : methods) {
         const int first = f->rowCount();
         if (m.addOptions) {
             m.addOptions(b, f);
         }
         for (int row = first; row < f->rowCount(); ++row) {
-            m_methodRows[m.name] << row;
+            m_methodRows[m.name] << rowWidgets(row);
         }
+    }
+    const int firstQat = f->rowCount();
+    addQatOptions(b, f);
+    for (const MethodDescriptor& m : methods) {
+        for (int row = firstQat; m.qat && row < f->rowCount(); ++row) {
+            m_methodRows[m.name] << rowWidgets(row);
+        }
+    }
+    m_shownMethodRows.clear();
+    for (int row = m_methodOptionsAt; row < f->rowCount(); ++row) {
+        m_shownMethodRows << rowWidgets(row);
     }
 
     f->addRow(tr("Weight bits"), b.intField(QStringLiteral("quant.weight_bits"), 2, 8));
@@ -619,10 +792,8 @@ void RunConfigPanel::updateFromModel() {
         if (m.name == method) {
             m_methodInfo->setText(m.description);
         }
-        for (int row : m_methodRows.value(m.name)) {
-            m_methodForm->setRowVisible(row, m.name == method);
-        }
     }
+    placeMethodOptions(method);
     const int preset = m_preset->currentIndex();
     m_presetInfo->setText(preset > 0 ? m_preset->itemData(preset, Qt::ToolTipRole).toString()
                                      : QString());
@@ -630,6 +801,29 @@ void RunConfigPanel::updateFromModel() {
     updateLayerTable();
     updateEnabled();
     updateMarks();
+}
+
+void RunConfigPanel::placeMethodOptions(const QString& method) {
+    // Rows are taken out of the form and put back rather than hidden with setRowVisible():
+    // Qt 6.4's QFormLayout writes past its row table in heightForWidth() (the word-wrapped method
+    // description) once enough rows are hidden.
+    const QVector<MethodRow> wanted = m_methodRows.value(method);
+    if (wanted == m_shownMethodRows) {
+        return;
+    }
+    for (int i = int(m_shownMethodRows.size()) - 1; i >= 0; --i) {
+        const QFormLayout::TakeRowResult taken = m_methodForm->takeRow(m_methodOptionsAt + i);
+        delete taken.labelItem;  // the layout items, not the widgets
+        delete taken.fieldItem;
+        m_shownMethodRows[i].first->hide();
+        m_shownMethodRows[i].second->hide();
+    }
+    for (int i = 0; i < wanted.size(); ++i) {
+        m_methodForm->insertRow(m_methodOptionsAt + i, wanted[i].first, wanted[i].second);
+        wanted[i].first->show();
+        wanted[i].second->show();
+    }
+    m_shownMethodRows = wanted;
 }
 
 void RunConfigPanel::updateEnabled() {
@@ -644,6 +838,11 @@ void RunConfigPanel::updateEnabled() {
         }
     }
     const bool sgd = value("optim.optimizer").toString() == QLatin1String("sgd");
+    const bool alternate = value("method.squat.schedule").toString() == QLatin1String("alternate");
+    const bool derivedTau = value("method.nt.tau").toDouble() == 0.0;
+    const bool percentile =
+        value("method.ptq.calibration").toString() == QLatin1String("percentile");
+    const bool distill = value("method.distill.enabled").toBool();
     const bool step = value("optim.schedule").toString() == QLatin1String("step");
     const bool augment = value("data.augment").toBool();
     // Fields that do not apply stay visible (so the spec is readable) but disabled.
@@ -662,6 +861,13 @@ void RunConfigPanel::updateEnabled() {
         {QStringLiteral("optim.gamma"), step},
         {QStringLiteral("data.crop_padding"), augment},
         {QStringLiteral("data.flip"), augment},
+        {QStringLiteral("method.squat.k"), alternate},
+        {QStringLiteral("method.nt.end_lambda"), derivedTau},
+        {QStringLiteral("method.nt.end_fraction"), derivedTau},
+        {QStringLiteral("method.ptq.percentile"), percentile},
+        {QStringLiteral("method.distill.teacher"), distill},
+        {QStringLiteral("method.distill.alpha"), distill},
+        {QStringLiteral("method.distill.temperature"), distill},
     };
     for (auto it = enabled.begin(); it != enabled.end(); ++it) {
         if (QWidget* w = m_binder->widget(it.key())) {

@@ -95,6 +95,7 @@ private:
     void updateFromModel();
     void updateLayerTable();
     void updateEnabled();
+    void placeMethodOptions(const QString& method);
     void updateMarks();
     void revalidate();
     void refreshLayerPlan();
@@ -120,8 +121,12 @@ private:
     QLabel* m_presetInfo = nullptr;
     QScrollArea* m_scroll = nullptr;
     QVector<CollapsibleSection*> m_sections;
+    /// A method option's row: its label and its editor.
+    using MethodRow = QPair<QWidget*, QWidget*>;
     QFormLayout* m_methodForm = nullptr;
-    QMap<QString, QVector<int>> m_methodRows;  ///< method -> its option rows in m_methodForm
+    int m_methodOptionsAt = 0;                       ///< form row of the first method option
+    QMap<QString, QVector<MethodRow>> m_methodRows;  ///< method -> its option rows
+    QVector<MethodRow> m_shownMethodRows;            ///< the rows in the form now, in order
     QLabel* m_methodInfo = nullptr;
     QTableWidget* m_layerTable = nullptr;
     QLabel* m_layerCaption = nullptr;

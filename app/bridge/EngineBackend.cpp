@@ -1,6 +1,7 @@
 #include "app/bridge/EngineBackend.h"
 
 #include "app/bridge/ViewConvert.h"
+#include "engine/analysis/Sharpness.h"
 #include "engine/session/ModelInfo.h"
 #include "engine/session/Presets.h"
 #include "engine/session/RunSpec.h"
@@ -14,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <filesystem>
 
 namespace qs::app {
@@ -69,6 +71,12 @@ EngineBackend::EngineBackend(QString storePath, QString outDir, QObject* parent)
 }
 
 EngineBackend::~EngineBackend() {
+    // The analysis worker stops at its next cancel check; what it posted to this object is
+    // discarded with it (QObject drops pending events of a deleted receiver).
+    m_analysisCancel = true;
+    if (m_analysisThread.joinable()) {
+        m_analysisThread.join();
+    }
     // The bridge goes first (unsubscribes), then the session cancels and joins its worker.
     m_bridge.reset();
 }
@@ -145,9 +153,30 @@ QStringList EngineBackend::missingPaths(const QJsonObject& spec) const {
     } else if (!QFileInfo(dataPath).isDir()) {
         missing.append(QStringLiteral("data.path: %1").arg(dataPath));
     }
-    const QString checkpoint = spec.value(QStringLiteral("init_checkpoint")).toString();
-    if (!checkpoint.isEmpty() && !QFileInfo(checkpoint).isFile()) {
-        missing.append(QStringLiteral("init_checkpoint: %1").arg(checkpoint));
+    // A checkpoint field names a file, or "run:NAME" for a finished run in the store.
+    auto checkCheckpoint = [&](const QString& field, const QString& value) {
+        if (value.isEmpty()) {
+            return;
+        }
+        if (value.startsWith(QLatin1String("run:"))) {
+            try {
+                const auto store = store::RunStore::open(m_storePath.toStdString());
+                session::resolveCheckpointReference(*store, value.toStdString(),
+                                                    field.toStdString());
+            } catch (const std::exception& e) {
+                missing.append(toQString(e.what()));
+            }
+        } else if (!QFileInfo(value).isFile()) {
+            missing.append(QStringLiteral("%1: %2").arg(field, value));
+        }
+    };
+    checkCheckpoint(QStringLiteral("init_checkpoint"),
+                    spec.value(QStringLiteral("init_checkpoint")).toString());
+    const QJsonObject distill =
+        spec.value(QStringLiteral("method")).toObject().value(QStringLiteral("distill")).toObject();
+    if (distill.value(QStringLiteral("enabled")).toBool()) {
+        checkCheckpoint(QStringLiteral("method.distill.teacher"),
+                        distill.value(QStringLiteral("teacher")).toString());
     }
     return missing;
 }
@@ -158,6 +187,12 @@ qint64 EngineBackend::startRun(const QJsonObject& spec, QString* error) {
     if (m_currentRun != 0) {
         setError(error, QStringLiteral("run %1 is still running; cancel it or wait for it to end")
                             .arg(m_currentRun));
+        return 0;
+    }
+    if (m_analysisRun != 0) {
+        setError(error, QStringLiteral(
+                            "the sharpness analysis of run %1 is in progress; wait for it to end")
+                            .arg(m_analysisRun));
         return 0;
     }
     try {
@@ -251,6 +286,9 @@ ui::RunData EngineBackend::loadRun(qint64 runId) const {
             // Without the model's layers the history keeps the store's order and no shapes.
         }
         data.layerHistory = toLayerHistory(runId, store->layerStates(runId), planned);
+        for (const store::SharpnessRow& row : store->sharpness(runId)) {
+            data.sharpness.append(toSharpnessPoint(row));
+        }
     } catch (const std::exception&) {
         return ui::RunData{};
     }
@@ -306,6 +344,107 @@ bool EngineBackend::deleteRun(qint64 runId, QString* error) {
     }
     Q_EMIT runsChanged();
     return true;
+}
+
+// --- analyses ---
+
+bool EngineBackend::measureSharpness(qint64 runId, QString* error) {
+    if (m_analysisRun != 0) {
+        setError(error, QStringLiteral(
+                            "the sharpness analysis of run %1 is in progress; wait for it to end")
+                            .arg(m_analysisRun));
+        return false;
+    }
+    if (m_currentRun != 0) {
+        setError(error, QStringLiteral("run %1 is training; measure sharpness after it ends")
+                            .arg(m_currentRun));
+        return false;
+    }
+    std::string checkpoint;
+    try {
+        // Checked here, so that a run without a checkpoint is refused at once rather than
+        // reported by the worker a moment later.
+        const auto store = store::RunStore::open(m_storePath.toStdString());
+        const auto record = store->run(runId);
+        if (!record) {
+            setError(error, QStringLiteral("no run with id %1 in %2").arg(runId).arg(m_storePath));
+            return false;
+        }
+        if (isLive(record->status)) {
+            setError(error, QStringLiteral("run %1 is %2; measure sharpness after it ends")
+                                .arg(runId)
+                                .arg(toQString(record->status)));
+            return false;
+        }
+        checkpoint = analysis::runCheckpoint(*store, runId);
+    } catch (const std::exception& e) {
+        setError(error, what(e));
+        return false;
+    }
+    if (m_analysisThread.joinable()) {
+        m_analysisThread.join();  // the previous worker has posted its end and is returning
+    }
+    m_analysisCancel = false;
+    m_analysisRun = runId;
+    m_analysisThread =
+        std::thread([this, runId, checkpoint] { runSharpnessAnalysis(runId, checkpoint); });
+    return true;
+}
+
+void EngineBackend::runSharpnessAnalysis(qint64 runId, const std::string& checkpoint) {
+    // Runs on the analysis thread: only value copies go to this object, each posted with
+    // Qt::QueuedConnection because its signals are received by widgets on the GUI thread.
+    using Clock = std::chrono::steady_clock;
+    constexpr auto kProgressInterval = std::chrono::milliseconds(100);
+    Clock::time_point lastProgress = Clock::now() - kProgressInterval;
+    const analysis::AnalysisProgress progress = [&](const std::string& phase, double fraction) {
+        const Clock::time_point now = Clock::now();
+        if (now - lastProgress < kProgressInterval && fraction < 1.0) {
+            return;
+        }
+        lastProgress = now;
+        QMetaObject::invokeMethod(
+            this,
+            [this, runId, phase = toQString(phase), fraction] {
+                Q_EMIT analysisProgress(runId, phase, fraction);
+            },
+            Qt::QueuedConnection);
+    };
+    try {
+        const analysis::SharpnessReport report =
+            analysis::measureSharpness(checkpoint, {}, progress, &m_analysisCancel);
+        const auto store = store::RunStore::open(m_storePath.toStdString());
+        analysis::recordSharpness(*store, runId, report);
+        QVector<ui::SharpnessPoint> points;
+        for (const analysis::SharpnessFigure& figure : report.figures) {
+            points.append(toSharpnessPoint(figure, report.step));
+        }
+        QMetaObject::invokeMethod(
+            this,
+            [this, runId, points] {
+                endAnalysis();
+                Q_EMIT sharpnessMeasured(runId, points);
+                Q_EMIT runsChanged();  // the run's final metrics gained sharpness/... keys
+            },
+            Qt::QueuedConnection);
+    } catch (const std::exception& e) {
+        const QString message =
+            QStringLiteral("Sharpness of run %1: %2").arg(runId).arg(QString::fromUtf8(e.what()));
+        QMetaObject::invokeMethod(
+            this,
+            [this, runId, message] {
+                endAnalysis();
+                Q_EMIT analysisFailed(runId, message);
+            },
+            Qt::QueuedConnection);
+    }
+}
+
+void EngineBackend::endAnalysis() {
+    if (m_analysisThread.joinable()) {
+        m_analysisThread.join();
+    }
+    m_analysisRun = 0;
 }
 
 QMap<QString, QString> EngineBackend::versions() const {

@@ -7,7 +7,9 @@
 #include "engine/session/Session.h"
 #include "widgets/RunBackend.h"
 
+#include <atomic>
 #include <memory>
+#include <thread>
 
 namespace qs::app {
 
@@ -22,7 +24,8 @@ public:
     /// `storePath`: the SQLite run store (created on first use). `outDir`: checkpoints go to
     /// outDir/run-<id>/.
     EngineBackend(QString storePath, QString outDir, QObject* parent = nullptr);
-    /// Cancels a running job and waits for its worker (the store marks it cancelled).
+    /// Cancels a running job and a running analysis and waits for their workers (the store
+    /// marks the job cancelled; a cancelled analysis records nothing).
     ~EngineBackend() override;
 
     // --- specs ---
@@ -60,8 +63,18 @@ public:
     bool deleteRun(qint64 runId, QString* error) override;
     QMap<QString, QString> versions() const override;
 
+    // --- analyses ---
+    /// Refuses while a run trains in this process: both would share torch's thread pool.
+    bool measureSharpness(qint64 runId, QString* error) override;
+    bool isAnalysing() const override { return m_analysisRun != 0; }
+
 private:
     void onRunFinished(const ui::RunEnd& end);
+    /// The analysis worker's body: measures, records in its own store connection, and posts the
+    /// outcome to this object's thread.
+    void runSharpnessAnalysis(qint64 runId, const std::string& checkpoint);
+    /// On this object's thread, once the worker posted its outcome: joins it.
+    void endAnalysis();
 
     QString m_storePath;
     QString m_outDir;
@@ -69,6 +82,10 @@ private:
     /// Declared after the session, so it unsubscribes before the session cancels and joins.
     std::unique_ptr<SessionBridge> m_bridge;
     qint64 m_currentRun = 0;
+    /// The run being analysed (0: none); read and written on this object's thread only.
+    qint64 m_analysisRun = 0;
+    std::atomic<bool> m_analysisCancel{false};
+    std::thread m_analysisThread;
 };
 
 }  // namespace qs::app

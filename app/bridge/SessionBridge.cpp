@@ -26,6 +26,8 @@ void registerViewMetaTypes() {
         qRegisterMetaType<ui::RunEnd>();
         qRegisterMetaType<ui::RunSummary>();
         qRegisterMetaType<QVector<ui::RunSummary>>();
+        qRegisterMetaType<ui::SharpnessPoint>();
+        qRegisterMetaType<QVector<ui::SharpnessPoint>>();
     });
 }
 

@@ -33,6 +33,32 @@ void appendMetricPoints(const session::EpochEval& eval, QVector<ui::MetricPoint>
     out.append(ui::MetricPoint{eval.step, QStringLiteral("epoch"), double(eval.epoch)});
 }
 
+ui::SharpnessPoint toSharpnessPoint(const analysis::SharpnessFigure& figure, int64_t step) {
+    ui::SharpnessPoint p;
+    p.measure = toQString(figure.measure);
+    p.mode = toQString(figure.mode);
+    p.radius = figure.radius;
+    p.value = figure.value;
+    p.baseLoss = figure.baseLoss;
+    p.perturbedLoss = figure.perturbedLoss;
+    p.samples = figure.samples;
+    p.step = step;
+    return p;
+}
+
+ui::SharpnessPoint toSharpnessPoint(const store::SharpnessRow& row) {
+    ui::SharpnessPoint p;
+    p.measure = toQString(row.measure);
+    p.mode = toQString(row.mode);
+    p.radius = row.radius;
+    p.value = row.value;
+    p.baseLoss = row.baseLoss;
+    p.perturbedLoss = row.perturbedLoss;
+    p.samples = row.samples;
+    p.step = row.step;
+    return p;
+}
+
 ui::LayerRow toLayerRow(const session::LayerState& s) {
     ui::LayerRow row;
     row.layer = toQString(s.layer);

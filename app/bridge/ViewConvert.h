@@ -2,6 +2,7 @@
 // of visualization/ViewData.h. Pure functions: callable on any thread.
 #pragma once
 
+#include "engine/analysis/Sharpness.h"
 #include "engine/session/Events.h"
 #include "engine/store/RunStore.h"
 #include "visualization/ViewData.h"
@@ -28,6 +29,11 @@ ui::JobProgress toJobProgress(int64_t runId, const session::Progress& progress);
 /// Stamped with the time of the conversion (the engine's log lines carry no time).
 ui::LogEntry toLogEntry(const session::LogLine& line);
 ui::RunEnd toRunEnd(const session::Finished& finished);
+
+/// A measured sharpness figure; `step` is the checkpoint's training step.
+ui::SharpnessPoint toSharpnessPoint(const analysis::SharpnessFigure& figure, int64_t step);
+/// A stored sharpness row.
+ui::SharpnessPoint toSharpnessPoint(const store::SharpnessRow& row);
 
 /// A stored run as a browser row. The spec JSON gives method, bits, arch and dataset; a spec
 /// that no longer parses leaves those empty rather than hiding the run.

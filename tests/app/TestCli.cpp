@@ -69,6 +69,7 @@ private Q_SLOTS:
     void runsListAndShowAsJson();
     void interruptCancelsAndResumeFinishes();
     void killedRunIsInterruptedAndResumable();
+    void sharpnessOfARunAndOfAFile();
 
 private:
     CliResult cli(const QStringList& args, int timeoutMs = 60000);
@@ -206,7 +207,27 @@ void TestCli::usageAndExitCodes_data() {
         << QStringList{"presets", "--show", "nope"} << 2 << false
         << QStringLiteral(
                "quantscape-cli: invalid spec: preset: unknown preset \"nope\" (known: smoke, "
-               "demo-float, demo-lsq-w4a4, lsq-w4a4, lsq-w3a3, lsq-w2a2)\n");
+               "demo-float, demo-lsq-w4a4, ptq-w4a4, ptq-w3a3, ptq-w2a2, lsq-w4a4, lsq-w3a3, "
+               "lsq-w2a2, squat-w4a4, squat-w3a3, squat-w2a2, nt-w4a4, nt-w3a3, nt-w2a2)\n");
+    QTest::newRow("sharpness of nothing") << QStringList{"sharpness"} << 2 << false
+                                          << QStringLiteral(
+                                                 "quantscape-cli: sharpness: give exactly one of "
+                                                 "--run RUN_ID and --checkpoint FILE\n");
+    QTest::newRow("sharpness of both")
+        << QStringList{"sharpness", "--run", "1", "--checkpoint", "x.safetensors"} << 2 << false
+        << QStringLiteral(
+               "quantscape-cli: sharpness: give exactly one of --run RUN_ID and --checkpoint "
+               "FILE\n");
+    QTest::newRow("sharpness measure")
+        << QStringList{"sharpness", "--run", "1", "--measure", "hessian"} << 2 << false
+        << QStringLiteral("quantscape-cli: --measure: rho-ball, epsilon or both (got hessian)\n");
+    QTest::newRow("sharpness rho")
+        << QStringList{"sharpness", "--run", "1", "--rho", "wide"} << 2 << false
+        << QStringLiteral("quantscape-cli: --rho needs a number (got \"wide\")\n");
+    QTest::newRow("sharpness of a missing file")
+        << QStringList{"sharpness", "--checkpoint", "missing.safetensors", "--db", "none.sqlite"}
+        << 3 << false
+        << QStringLiteral("quantscape-cli: cannot read checkpoint: missing.safetensors");
     QTest::newRow("runs without a subcommand")
         << QStringList{"runs"} << 2 << false
         << QStringLiteral("quantscape-cli: runs needs a subcommand: list or show RUN_ID\n");
@@ -231,8 +252,8 @@ void TestCli::presetsAreListed() {
     QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
     const QStringList lines = r.out.split(QLatin1Char('\n'));
     QVERIFY2(lines.value(0).startsWith(QStringLiteral("preset")), qPrintable(r.out));
-    for (const char* name :
-         {"smoke", "demo-float", "demo-lsq-w4a4", "lsq-w2a2", "lsq-w3a3", "lsq-w4a4"}) {
+    for (const char* name : {"smoke", "demo-float", "demo-lsq-w4a4", "lsq-w2a2", "lsq-w3a3",
+                             "lsq-w4a4", "ptq-w2a2", "squat-w3a3", "nt-w4a4"}) {
         const QRegularExpression row(QStringLiteral("^%1 +\\S").arg(QLatin1String(name)));
         bool found = false;
         for (const QString& line : lines) {
@@ -609,6 +630,63 @@ void TestCli::killedRunIsInterruptedAndResumable() {
     QCOMPARE(run.value(QStringLiteral("status")).toString(), QStringLiteral("finished"));
     QCOMPARE(run.value(QStringLiteral("final_metrics")).toObject().value(QStringLiteral("steps")),
              QJsonValue(256.0));
+}
+
+void TestCli::sharpnessOfARunAndOfAFile() {
+    QVERIFY2(
+        cli(trainArgs(writeSpec(tinySpec(QStringLiteral("tiny-fp")), "fp.json"))).exitCode == 0,
+        "float run");
+    const QStringList small{QStringLiteral("--samples"),   QStringLiteral("48"),
+                            QStringLiteral("--steps"),     QStringLiteral("2"),
+                            QStringLiteral("--eps-steps"), QStringLiteral("3"),
+                            QStringLiteral("--threads"),   QStringLiteral("1")};
+    const CliResult r = cli(QStringList{QStringLiteral("sharpness"), QStringLiteral("--run"),
+                                        QStringLiteral("1"), QStringLiteral("--json")} +
+                            small + storeArgs());
+    QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+    const QJsonObject report = parseObject(r.out);
+    QCOMPARE(report.value(QStringLiteral("method")).toString(), QStringLiteral("fp"));
+    const QJsonArray figures = report.value(QStringLiteral("figures")).toArray();
+    QCOMPARE(figures.size(), 2);
+    QCOMPARE(figures[0].toObject().value(QStringLiteral("measure")).toString(),
+             QStringLiteral("rho-ball"));
+    QCOMPARE(figures[1].toObject().value(QStringLiteral("measure")).toString(),
+             QStringLiteral("epsilon"));
+    for (const QJsonValue& v : figures) {
+        const QJsonObject f = v.toObject();
+        QCOMPARE(f.value(QStringLiteral("mode")).toString(), QStringLiteral("float"));
+        QCOMPARE(f.value(QStringLiteral("samples")), QJsonValue(48));
+        QVERIFY(f.value(QStringLiteral("value")).toDouble() >= 0.0);
+    }
+    // Recorded: the run's final metrics now carry the figures.
+    const QJsonObject finals = showRun(1).value(QStringLiteral("final_metrics")).toObject();
+    QCOMPARE(finals.value(QStringLiteral("sharpness/rho-ball/float")).toDouble(),
+             figures[0].toObject().value(QStringLiteral("value")).toDouble());
+    QVERIFY(finals.contains(QStringLiteral("eval/acc")));
+
+    // A checkpoint file, as a table; one measure.
+    const QString file = m_out + QStringLiteral("/run-1/last.safetensors");
+    const CliResult table =
+        cli(QStringList{QStringLiteral("sharpness"), QStringLiteral("--checkpoint"), file,
+                        QStringLiteral("--measure"), QStringLiteral("rho-ball")} +
+            small + storeArgs());
+    QVERIFY2(table.exitCode == 0, qPrintable(describe(table)));
+    const QStringList lines = table.out.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 4);  // checkpoint line, header, rule, one figure
+    QVERIFY2(lines[0].startsWith(QStringLiteral("checkpoint %1 (fp, step ").arg(file)),
+             qPrintable(table.out));
+    QVERIFY2(lines[3].startsWith(QStringLiteral("rho-ball  float")), qPrintable(table.out));
+    // The same figure as through --run: same checkpoint, same subset, same seed.
+    const double again = lines[3].split(QLatin1Char(' '), Qt::SkipEmptyParts).at(3).toDouble();
+    QVERIFY(std::abs(again - figures[0].toObject().value(QStringLiteral("value")).toDouble()) <
+            1e-4);
+
+    const CliResult missing =
+        cli(QStringList{QStringLiteral("sharpness"), QStringLiteral("--run"), QStringLiteral("7")} +
+            storeArgs());
+    QVERIFY2(missing.exitCode == 3, qPrintable(describe(missing)));
+    QVERIFY2(missing.err.startsWith(QStringLiteral("quantscape-cli: no run with id 7 in")),
+             qPrintable(missing.err));
 }
 
 QTEST_GUILESS_MAIN(TestCli)

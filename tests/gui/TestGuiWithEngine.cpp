@@ -319,7 +319,7 @@ void TestGuiWithEngine::screenshotsOfEveryView() {
 
     save(QStringLiteral("engine-main-window.png"));
     static const char* const tabNames[Dashboard::TabCount] = {"curves", "bits-error", "step-sizes",
-                                                              "histogram"};
+                                                              "histogram", "sharpness"};
     QTabWidget* tabs = window.dashboard()->tabs();
     QCOMPARE(tabs->count(), int(Dashboard::TabCount));
     for (int t = 0; t < Dashboard::TabCount; ++t) {

@@ -29,6 +29,7 @@ using qs::store::LayerStateRow;
 using qs::store::MetricRow;
 using qs::store::RunRecord;
 using qs::store::RunStore;
+using qs::store::SharpnessRow;
 using qs::store::StoreError;
 namespace status = qs::store::status;
 
@@ -168,6 +169,8 @@ private Q_SLOTS:
     void listRunsNewestFirst();
     void schemaVersionAndJournalMode();
     void refusesNewerSchema();
+    void migratesVersion1AndKeepsItsRuns();
+    void sharpnessRowsRoundTrip();
     void refusesDamagedFile_data();
     void refusesDamagedFile();
     void refusesForeignDatabase();
@@ -565,8 +568,8 @@ void TestRunStore::schemaVersionAndJournalMode() {
     RawDb raw(m_path);
     QCOMPARE(raw.integer("PRAGMA user_version"), int64_t(RunStore::currentSchemaVersion()));
     QCOMPARE(raw.text("PRAGMA journal_mode"), std::string("wal"));
-    for (const char* table :
-         {"runs", "metrics", "layer_states", "final_metrics", "landscapes", "artifacts"}) {
+    for (const char* table : {"runs", "metrics", "layer_states", "final_metrics", "landscapes",
+                              "artifacts", "sharpness"}) {
         QVERIFY2(raw.integer(std::string("SELECT count(*) FROM sqlite_master WHERE type = "
                                          "'table' AND name = '") +
                              table + "'") == 1,
@@ -575,6 +578,82 @@ void TestRunStore::schemaVersionAndJournalMode() {
     // Reopening an up-to-date file changes nothing.
     auto again = RunStore::open(m_path);
     QCOMPARE(again->schemaVersion(), RunStore::currentSchemaVersion());
+}
+
+void TestRunStore::migratesVersion1AndKeepsItsRuns() {
+    // A version-1 file (before the sharpness table) with a run in it.
+    int64_t id = 0;
+    {
+        auto store = RunStore::open(m_path);
+        id = store->createRun("old", "{}", "{}");
+        store->appendMetrics(id, {{1, "train/loss", 2.5}});
+    }
+    {
+        RawDb raw(m_path);
+        raw.exec("DROP TABLE sharpness");
+        raw.exec("PRAGMA user_version = 1");
+    }
+    auto store = RunStore::open(m_path);
+    QCOMPARE(store->schemaVersion(), RunStore::currentSchemaVersion());
+    QCOMPARE(store->run(id)->name, std::string("old"));
+    QCOMPARE(store->metrics(id).size(), size_t(1));
+    QVERIFY(store->sharpness(id).empty());
+    SharpnessRow row;
+    row.runId = id;
+    row.checkpoint = "c.safetensors";
+    row.measure = "rho-ball";
+    row.mode = "float";
+    store->addSharpness(row);
+    QCOMPARE(store->sharpness(id).size(), size_t(1));
+    QCOMPARE(store->integrityCheck(), std::string("ok"));
+}
+
+void TestRunStore::sharpnessRowsRoundTrip() {
+    auto store = RunStore::open(m_path);
+    const int64_t id = store->createRun("sharp", "{}", "{}");
+    SharpnessRow a;
+    a.runId = id;
+    a.checkpoint = "/x/last.safetensors";
+    a.step = 469;
+    a.measure = "rho-ball";
+    a.mode = "quantize-after";
+    a.radius = 0.05;
+    a.value = 0.123456789012345;
+    a.baseLoss = 0.25;
+    a.perturbedLoss = 0.373456789012345;
+    a.ascentSteps = 5;
+    a.samples = 1000;
+    a.seed = 123;
+    SharpnessRow b = a;
+    b.measure = "epsilon";
+    b.mode = "dequantized";
+    b.value = std::numeric_limits<double>::quiet_NaN();  // NULL in SQLite, NaN back
+    const int64_t ia = store->addSharpness(a);
+    const int64_t ib = store->addSharpness(b);
+    QVERIFY(ib > ia);
+    SharpnessRow loose = a;  // a checkpoint outside any run
+    loose.runId = 0;
+    store->addSharpness(loose);
+    const auto rows = store->sharpness(id);
+    QCOMPARE(rows.size(), size_t(2));
+    QCOMPARE(rows[0].id, ia);
+    QCOMPARE(rows[0].runId, id);
+    QCOMPARE(rows[0].checkpoint, a.checkpoint);
+    QCOMPARE(rows[0].step, a.step);
+    QCOMPARE(rows[0].measure, a.measure);
+    QCOMPARE(rows[0].mode, a.mode);
+    QCOMPARE(rows[0].radius, a.radius);
+    QCOMPARE(rows[0].value, a.value);
+    QCOMPARE(rows[0].baseLoss, a.baseLoss);
+    QCOMPARE(rows[0].perturbedLoss, a.perturbedLoss);
+    QCOMPARE(rows[0].ascentSteps, 5);
+    QCOMPARE(rows[0].samples, int64_t(1000));
+    QCOMPARE(rows[0].seed, uint64_t(123));
+    QVERIFY(!rows[0].createdAt.empty());
+    QVERIFY(std::isnan(rows[1].value));
+    // Deleting the run deletes its figures.
+    store->deleteRun(id);
+    QVERIFY(store->sharpness(id).empty());
 }
 
 void TestRunStore::refusesNewerSchema() {

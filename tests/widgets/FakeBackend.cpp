@@ -3,6 +3,7 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QTimer>
 
 #include <cmath>
 #include <random>
@@ -157,8 +158,102 @@ LayerRow layerState(const LayerRow& plan, int index, qint64 step, bool perChanne
     return r;
 }
 
+/// The engine's rules for the method options (RunSpec::validate), same order and words.
+SpecProblem methodProblem(const QJsonObject& spec) {
+    const QJsonObject method = obj(spec, "method");
+    const QString name = method.value(QStringLiteral("name")).toString();
+    const QJsonObject squat = method.value(QStringLiteral("squat")).toObject();
+    const QJsonObject nt = method.value(QStringLiteral("nt")).toObject();
+    const QJsonObject ptq = method.value(QStringLiteral("ptq")).toObject();
+    const QJsonObject distill = method.value(QStringLiteral("distill")).toObject();
+    const int epochs = obj(spec, "optim").value(QStringLiteral("epochs")).toInt();
+    SpecProblem p;
+    auto check = [&p](const SpecProblem& q) {
+        if (p.ok() && !q.ok()) {
+            p = q;
+        }
+    };
+    auto openRange = [](const QString& field, double v, double lo, double hi) {
+        return v > lo && v <= hi ? SpecProblem{}
+                                 : problem(field, QStringLiteral("must be in (%1, %2] (got %3)")
+                                                      .arg(num(lo), num(hi), num(v)));
+    };
+    check(oneOf(QStringLiteral("method.squat.schedule"),
+                squat.value(QStringLiteral("schedule")).toString(),
+                {QStringLiteral("per-step"), QStringLiteral("alternate")}));
+    check(range(QStringLiteral("method.squat.k"), squat.value(QStringLiteral("k")).toDouble(), 1,
+                1000));
+    check(oneOf(QStringLiteral("method.squat.site"), squat.value(QStringLiteral("site")).toString(),
+                {QStringLiteral("latent"), QStringLiteral("quantized")}));
+    check(openRange(QStringLiteral("method.squat.rho"),
+                    squat.value(QStringLiteral("rho")).toDouble(), 0.0, 10.0));
+    check(range(QStringLiteral("method.squat.rho_warmup_epochs"),
+                squat.value(QStringLiteral("rho_warmup_epochs")).toDouble(), 0.0, epochs));
+    const bool joint = squat.value(QStringLiteral("joint")).toBool();
+    if (p.ok() && joint &&
+        squat.value(QStringLiteral("schedule")).toString() != QLatin1String("per-step")) {
+        return problem(QStringLiteral("method.squat.joint"),
+                       QStringLiteral("joint SAM over weights and step sizes has no alternate "
+                                      "schedule"));
+    }
+    if (p.ok() && joint &&
+        squat.value(QStringLiteral("site")).toString() != QLatin1String("latent")) {
+        return problem(QStringLiteral("method.squat.joint"),
+                       QStringLiteral("joint SAM perturbs the latent weights only"));
+    }
+    const double lambda0 = nt.value(QStringLiteral("lambda0")).toDouble();
+    const double endLambda = nt.value(QStringLiteral("end_lambda")).toDouble();
+    check(range(QStringLiteral("method.nt.lambda0"), lambda0, 0.0, 100.0));
+    check(range(QStringLiteral("method.nt.tau"), nt.value(QStringLiteral("tau")).toDouble(), 0.0,
+                1e12));
+    if (p.ok() && nt.value(QStringLiteral("tau")).toDouble() == 0.0 && lambda0 > 0.0 &&
+        !(endLambda > 0.0 && endLambda < lambda0)) {
+        return problem(
+            QStringLiteral("method.nt.end_lambda"),
+            QStringLiteral("must be in (0, lambda0) when tau is 0 (got %1)").arg(num(endLambda)));
+    }
+    check(openRange(QStringLiteral("method.nt.end_fraction"),
+                    nt.value(QStringLiteral("end_fraction")).toDouble(), 0.0, 1.0));
+    check(oneOf(QStringLiteral("method.nt.distribution"),
+                nt.value(QStringLiteral("distribution")).toString(),
+                {QStringLiteral("uniform"), QStringLiteral("normal")}));
+    check(oneOf(QStringLiteral("method.nt.amplitude"),
+                nt.value(QStringLiteral("amplitude")).toString(),
+                {QStringLiteral("error"), QStringLiteral("half-step")}));
+    check(oneOf(QStringLiteral("method.ptq.calibration"),
+                ptq.value(QStringLiteral("calibration")).toString(),
+                {QStringLiteral("minmax"), QStringLiteral("percentile"), QStringLiteral("mse")}));
+    check(openRange(QStringLiteral("method.ptq.percentile"),
+                    ptq.value(QStringLiteral("percentile")).toDouble(), 50.0, 100.0));
+    check(range(QStringLiteral("method.ptq.batches"),
+                ptq.value(QStringLiteral("batches")).toDouble(), 1, 10000));
+    const QString init = spec.value(QStringLiteral("init_checkpoint")).toString();
+    if (p.ok() && name == QLatin1String("ptq") && init.isEmpty()) {
+        return problem(QStringLiteral("init_checkpoint"),
+                       QStringLiteral("ptq calibrates a trained model: name its float checkpoint"));
+    }
+    check(range(QStringLiteral("method.distill.alpha"),
+                distill.value(QStringLiteral("alpha")).toDouble(), 0.0, 1.0));
+    check(openRange(QStringLiteral("method.distill.temperature"),
+                    distill.value(QStringLiteral("temperature")).toDouble(), 0.0, 100.0));
+    if (p.ok() && distill.value(QStringLiteral("enabled")).toBool()) {
+        if (name == QLatin1String("fp") || name == QLatin1String("ptq")) {
+            return problem(QStringLiteral("method.distill.enabled"),
+                           QStringLiteral("distillation is for the QAT methods (lsq, squat, nt), "
+                                          "not ") +
+                               name);
+        }
+        if (distill.value(QStringLiteral("teacher")).toString().isEmpty() && init.isEmpty()) {
+            return problem(QStringLiteral("method.distill.teacher"),
+                           QStringLiteral("distillation needs a float teacher: set "
+                                          "method.distill.teacher or init_checkpoint"));
+        }
+    }
+    return p;
+}
+
 QVector<MetricPoint> metricsAt(qint64 step, int stepsPerEpoch, int epochs, double finalAcc,
-                               double lr0, std::mt19937& rng) {
+                               double lr0, std::mt19937& rng, const QString& method) {
     std::normal_distribution<double> noise(0.0, 1.0);
     QVector<MetricPoint> out;
     const double t = double(step);
@@ -170,6 +265,27 @@ QVector<MetricPoint> metricsAt(qint64 step, int stepsPerEpoch, int epochs, doubl
     out.push_back({step, QStringLiteral("train/loss"), loss});
     out.push_back({step, QStringLiteral("train/acc"), acc});
     out.push_back({step, QStringLiteral("lr"), lr0 * 0.5 * (1.0 + std::cos(kPi * t / total))});
+    // The method's own state, as the trainer streams it.
+    const bool qat = method == QLatin1String("lsq") || method == QLatin1String("squat") ||
+                     method == QLatin1String("nt");
+    if (qat) {
+        out.push_back({step, QStringLiteral("quant/step_grad_norm"),
+                       (0.004 + 0.03 * std::exp(-t / 400.0)) * std::exp(0.15 * noise(rng))});
+    }
+    if (method == QLatin1String("squat")) {
+        const double rho = 0.05;
+        const double gap = (0.02 + 0.09 * std::exp(-t / 500.0)) * (1.0 + 0.2 * noise(rng));
+        out.push_back({step, QStringLiteral("squat/rho"), rho});
+        out.push_back({step, QStringLiteral("squat/grad_norm"),
+                       (0.4 + 1.5 * std::exp(-t / 300.0)) * std::exp(0.1 * noise(rng))});
+        out.push_back({step, QStringLiteral("squat/perturb_norm"), rho});
+        out.push_back({step, QStringLiteral("squat/perturbed_loss"), loss + gap});
+        out.push_back({step, QStringLiteral("squat/loss_gap"), gap});
+    }
+    if (method == QLatin1String("nt")) {
+        const double tau = 0.8 * total / std::log(100.0);  // lambda = 0.01 at 80 % of training
+        out.push_back({step, QStringLiteral("nt/lambda"), std::exp(-t / tau)});
+    }
     return out;
 }
 
@@ -192,7 +308,14 @@ QJsonObject FakeBackend::defaultSpec() {
            "train_limit": 2048},
   "init_checkpoint": "",
   "log_every": 4,
-  "method": {"name": "lsq"},
+  "method": {"name": "lsq",
+             "squat": {"schedule": "per-step", "k": 1, "site": "latent", "rho": 0.05,
+                       "rho_warmup_epochs": 0.0, "asam": false, "joint": false},
+             "nt": {"lambda0": 1.0, "tau": 0.0, "end_lambda": 0.01, "end_fraction": 0.8,
+                    "distribution": "uniform", "amplitude": "error", "weights": true,
+                    "activations": true, "learn_grad_scale": false},
+             "ptq": {"calibration": "mse", "percentile": 99.99, "batches": 4},
+             "distill": {"enabled": false, "teacher": "", "alpha": 0.5, "temperature": 1.0}},
   "model": {"arch": "resnet20", "in_channels": 0, "num_classes": 0},
   "name": "smoke",
   "optim": {"beta1": 0.9, "beta2": 0.999, "epochs": 1, "gamma": 0.1, "lr": 0.05,
@@ -274,7 +397,9 @@ SpecProblem FakeBackend::validate(const QJsonObject& spec) const {
                 data.value(QStringLiteral("batch_size")).toDouble(), 1, 65536));
     check(oneOf(QStringLiteral("method.name"),
                 obj(spec, "method").value(QStringLiteral("name")).toString(),
-                {QStringLiteral("fp"), QStringLiteral("lsq")}));
+                {QStringLiteral("fp"), QStringLiteral("lsq"), QStringLiteral("squat"),
+                 QStringLiteral("nt"), QStringLiteral("ptq")}));
+    check(methodProblem(spec));
     check(bits(QStringLiteral("quant.weight_bits"), quant.value(QStringLiteral("weight_bits")),
                false));
     check(bits(QStringLiteral("quant.act_bits"), quant.value(QStringLiteral("act_bits")), false));
@@ -413,6 +538,12 @@ QStringList FakeBackend::missingPaths(const QJsonObject& spec) const {
     if (!ckpt.isEmpty() && !QFileInfo::exists(ckpt)) {
         out << QStringLiteral("init_checkpoint: ") + ckpt;
     }
+    const QJsonObject distill = obj(spec, "method").value(QStringLiteral("distill")).toObject();
+    const QString teacher = distill.value(QStringLiteral("teacher")).toString();
+    if (distill.value(QStringLiteral("enabled")).toBool() && !teacher.isEmpty() &&
+        !QFileInfo::exists(teacher)) {
+        out << QStringLiteral("method.distill.teacher: ") + teacher;
+    }
     return out;
 }
 
@@ -535,6 +666,83 @@ bool FakeBackend::deleteRun(qint64 runId, QString* error) {
     return true;
 }
 
+bool FakeBackend::measureSharpness(qint64 runId, QString* error) {
+    if (!m_failNextAnalysisStart.isEmpty()) {
+        *error = m_failNextAnalysisStart;
+        m_failNextAnalysisStart.clear();
+        return false;
+    }
+    if (m_analysisRun != 0) {
+        *error = QStringLiteral(
+                     "the sharpness analysis of run %1 is in progress; wait for it to "
+                     "end")
+                     .arg(m_analysisRun);
+        return false;
+    }
+    if (!m_runs.contains(runId)) {
+        *error = QStringLiteral("no run with id %1 in %2").arg(runId).arg(storePath());
+        return false;
+    }
+    if (m_running) {
+        *error =
+            QStringLiteral("run %1 is training; measure sharpness after it ends").arg(m_liveId);
+        return false;
+    }
+    m_analysisRun = runId;
+    m_sharpnessRequests << runId;
+    // Answered from the event loop, as the real backend's worker thread would.
+    QTimer::singleShot(0, this, [this, runId] {
+        Q_EMIT analysisProgress(runId, QStringLiteral("rho-ball, dequantized"), 0.25);
+        Q_EMIT analysisProgress(runId, QStringLiteral("epsilon, quantize-after"), 0.75);
+        m_analysisRun = 0;
+        if (!m_failAnalysis.isEmpty()) {
+            const QString message = m_failAnalysis;
+            m_failAnalysis.clear();
+            Q_EMIT analysisFailed(runId, message);
+            return;
+        }
+        RunData& run = m_runs[runId];
+        const QVector<SharpnessPoint> figures =
+            makeSharpness(run.summary.method == QLatin1String("fp"), 1000 + runId);
+        run.sharpness += figures;
+        for (const SharpnessPoint& f : figures) {
+            run.summary.finalMetrics.insert(
+                QStringLiteral("sharpness/%1/%2").arg(f.measure, f.mode), f.value);
+        }
+        Q_EMIT sharpnessMeasured(runId, figures);
+        Q_EMIT runsChanged();
+    });
+    return true;
+}
+
+QVector<SharpnessPoint> FakeBackend::makeSharpness(bool floatModel, qint64 step) {
+    QVector<SharpnessPoint> out;
+    const QStringList modes =
+        floatModel ? QStringList{QStringLiteral("float")}
+                   : QStringList{QStringLiteral("dequantized"), QStringLiteral("quantize-after")};
+    for (const QString& mode : modes) {
+        const double base = 0.2815;
+        const double extra = mode == QLatin1String("quantize-after") ? 1.6 : 1.0;
+        SharpnessPoint rho;
+        rho.measure = QStringLiteral("rho-ball");
+        rho.mode = mode;
+        rho.radius = 0.05;
+        rho.value = 0.0421 * extra;
+        rho.baseLoss = base;
+        rho.perturbedLoss = base + rho.value;
+        rho.samples = 1000;
+        rho.step = step;
+        out << rho;
+        SharpnessPoint eps = rho;
+        eps.measure = QStringLiteral("epsilon");
+        eps.radius = 0.001;
+        eps.value = 1.37 * extra;
+        eps.perturbedLoss = base + eps.value / 100.0 * (1.0 + base);
+        out << eps;
+    }
+    return out;
+}
+
 QMap<QString, QString> FakeBackend::versions() const {
     return {{QStringLiteral("Quantscape"), QStringLiteral("0.1.0")},
             {QStringLiteral("Qt"), QString::fromLatin1(qVersion())},
@@ -596,7 +804,7 @@ RunData FakeBackend::makeRun(const QString& name, const QString& method, int wei
     std::mt19937 rng(qHash(name));
     const QVector<LayerRow> plan = planner.plannedLayers(spec);
     for (qint64 step = 0; step < total; step += 20) {
-        run.metrics += metricsAt(step, perEpoch, epochs, finalAcc, 0.05, rng);
+        run.metrics += metricsAt(step, perEpoch, epochs, finalAcc, 0.05, rng, method);
         if (step % 100 == 0) {
             LayerSnapshot snap;
             snap.step = step;
@@ -634,8 +842,9 @@ void FakeBackend::streamLive(qint64 fromStep, qint64 toStep) {
     QVector<MetricPoint> batch;
     for (qint64 step = fromStep; step < toStep; ++step) {
         if (step % logEvery == 0) {
-            batch += metricsAt(step, perEpoch, epochs, finalAcc,
-                               optim.value(QStringLiteral("lr")).toDouble(), rng);
+            batch +=
+                metricsAt(step, perEpoch, epochs, finalAcc,
+                          optim.value(QStringLiteral("lr")).toDouble(), rng, run.summary.method);
         }
         if ((step + 1) % perEpoch == 0) {
             batch += evalAt(step + 1, int((step + 1) / perEpoch) - 1, epochs, finalAcc);

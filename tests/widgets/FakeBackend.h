@@ -34,6 +34,10 @@ public:
     bool renameRun(qint64 runId, const QString& name, QString* error) override;
     bool deleteRun(qint64 runId, QString* error) override;
     QMap<QString, QString> versions() const override;
+    /// Answers from the event loop: two progress signals, then sharpnessMeasured with
+    /// makeSharpness()'s figures (also stored with the run), or analysisFailed (failAnalysis).
+    bool measureSharpness(qint64 runId, QString* error) override;
+    bool isAnalysing() const override { return m_analysisRun != 0; }
 
     // --- test helpers ---
     /// The complete default spec (the "smoke" preset).
@@ -49,6 +53,15 @@ public:
     void streamLive(qint64 fromStep, qint64 toStep);
     /// Ends the live run with a status ("finished", "failed", "cancelled").
     void finishLive(const QString& status, const QString& error = {});
+    /// Canned sharpness figures: rho-ball and epsilon in the float mode, or in both quantized
+    /// modes; the checkpoint's step is `step`.
+    static QVector<qs::ui::SharpnessPoint> makeSharpness(bool floatModel, qint64 step);
+    /// Runs whose sharpness measureSharpness accepted, in order.
+    QVector<qint64> sharpnessRequests() const { return m_sharpnessRequests; }
+    /// Makes the next accepted analysis end with analysisFailed(message) (once).
+    void failAnalysis(const QString& message) { m_failAnalysis = message; }
+    /// Makes the next measureSharpness refuse with this message (once).
+    void failNextAnalysisStart(const QString& message) { m_failNextAnalysisStart = message; }
     /// A histogram of a layer shaped like latent weights under a grid of `bits`.
     static qs::ui::WeightHistogram makeHistogram(qint64 runId, qint64 step, const QString& layer,
                                                  int bits);
@@ -73,6 +86,10 @@ private:
     QVector<QJsonObject> m_started;
     QStringList m_histogramRequests;
     QString m_failNextStart;
+    qint64 m_analysisRun = 0;
+    QVector<qint64> m_sharpnessRequests;
+    QString m_failAnalysis;
+    QString m_failNextAnalysisStart;
 };
 
 }  // namespace qs::test

@@ -6,6 +6,7 @@
 #include "FakeBackend.h"
 #include "visualization/TrainingCurvesPlot.h"
 #include "widgets/ActiveRunData.h"
+#include "widgets/AnalysisControls.h"
 #include "widgets/CompareView.h"
 #include "widgets/Dashboard.h"
 #include "widgets/JobControls.h"
@@ -19,6 +20,8 @@
 #include "widgets/RunConfigPanel.h"
 #include "widgets/RunListModel.h"
 #include "widgets/SelectionHub.h"
+#include "widgets/SharpnessPanel.h"
+#include "widgets/SpecFieldBinder.h"
 
 #include <QAction>
 #include <QDialog>
@@ -26,6 +29,7 @@
 #include <QDockWidget>
 #include <QLineEdit>
 #include <QMenuBar>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSplitter>
 #include <QStandardPaths>
@@ -121,6 +125,7 @@ private Q_SLOTS:
     void startErrorShownInWindow();
     void failedRunShownInWindow();
     void openingStoredRunFillsViews();
+    void measureSharpnessFromBrowser();
     void compareFromBrowserOpensCompareWindow();
     void resetLayoutRestoresDocks();
     void restoresSettings();
@@ -172,7 +177,7 @@ void TestMainWindow::menusAndToolbar() {
              (QStringList{"Load spec…", "Save spec…", "Quit"}));
     QCOMPARE(menuTexts(menuNamed(window, QStringLiteral("Run"))),
              (QStringList{"Run", "Pause", "Resume", "Cancel", "Add to queue", "Run queue", "Open",
-                          "Compare"}));
+                          "Compare", "Measure sharpness"}));
     const QStringList view = menuTexts(menuNamed(window, QStringLiteral("View")));
     for (const char* t : {"Run configuration", "Layers", "Runs", "Log", "Queue", "Reset layout"}) {
         QVERIFY2(view.contains(QString::fromUtf8(t)), t);
@@ -238,6 +243,40 @@ void TestMainWindow::openingStoredRunFillsViews() {
     QCOMPARE(window.hub()->activeRun(), 2);
     QCOMPARE(window.layerTable()->model()->rowCount(), 22);
     QCOMPARE(window.dashboard()->curvesPlot()->runIds(), QList<qint64>{2});
+}
+
+void TestMainWindow::measureSharpnessFromBrowser() {
+    FakeBackend backend;
+    addHistory(backend);
+    MainWindow window(&backend);
+    window.show();
+    RunBrowser* browser = window.runBrowser();
+    browser->selectRuns({4});  // failed: nothing to measure
+    QVERIFY(!browser->sharpnessAction()->isEnabled());
+    browser->selectRuns({2, 3});
+    QVERIFY(!browser->sharpnessAction()->isEnabled());
+    browser->selectRuns({2});
+    QVERIFY(browser->sharpnessAction()->isEnabled());
+    browser->sharpnessAction()->trigger();
+    // The run opens on its sharpness tab, which fills when the figures arrive.
+    QCOMPARE(window.hub()->activeRun(), 2);
+    QCOMPARE(window.dashboard()->tabs()->currentIndex(), int(Dashboard::SharpnessTab));
+    QVERIFY(!browser->sharpnessAction()->isEnabled());  // one analysis at a time
+    QVERIFY(!window.analysisControls()->measureSharpnessAction()->isEnabled());
+    QTRY_COMPARE(window.dashboard()->sharpnessPanel()->table()->rowCount(), 4);
+    QCOMPARE(window.statusBar()->currentMessage(),
+             QStringLiteral("Sharpness of run 2 measured: 4 figures"));
+    QVERIFY(window.logConsole()->plainText().contains(
+        QStringLiteral("Sharpness of run 2 measured: 4 figures")));
+    QVERIFY(browser->sharpnessAction()->isEnabled());
+    QVERIFY(!window.notificationBar()->isVisible());
+    // A failure goes to the notification strip, like a run's.
+    backend.failAnalysis(QStringLiteral("Sharpness of run 2: last.safetensors: no such file"));
+    window.analysisControls()->measureSharpnessAction()->trigger();
+    QTRY_VERIFY(window.notificationBar()->isVisible());
+    QCOMPARE(window.notificationBar()->text(),
+             QStringLiteral("Sharpness of run 2: last.safetensors: no such file"));
+    QCOMPARE(window.dashboard()->sharpnessPanel()->table()->rowCount(), 4);
 }
 
 void TestMainWindow::compareFromBrowserOpensCompareWindow() {
@@ -343,13 +382,33 @@ void TestMainWindow::screenshots() {
     QCOMPARE(window.size(), QSize(1400, 900));
     save(window, QStringLiteral("main-window.png"));
 
-    const char* names[] = {"curves", "bits-error", "step-sizes", "histogram"};
+    const char* names[Dashboard::TabCount] = {"curves", "bits-error", "step-sizes", "histogram",
+                                              "sharpness"};
     for (int t = 0; t < Dashboard::TabCount; ++t) {
         window.dashboard()->tabs()->setCurrentIndex(t);
         QVERIFY(!window.dashboard()->isEmptyState(Dashboard::Tab(t)));
         save(window, QStringLiteral("main-window-%1.png").arg(QLatin1String(names[t])));
         save(*window.dashboard(), QStringLiteral("dashboard-%1.png").arg(QLatin1String(names[t])));
     }
+
+    // A SQuAT run: its state under the loss curves, and its sharpness measured from the browser.
+    const qint64 squat = backend.addStoredRun(FakeBackend::makeRun(
+        QStringLiteral("resnet20 squat w4a4"), QStringLiteral("squat"), 4, 4, 0.9034));
+    window.runBrowser()->selectRuns({squat});
+    window.runBrowser()->sharpnessAction()->trigger();
+    QTRY_COMPARE(window.dashboard()->sharpnessPanel()->table()->rowCount(), 4);
+    save(*window.dashboard(), QStringLiteral("dashboard-squat-sharpness.png"));
+    window.dashboard()->tabs()->setCurrentIndex(Dashboard::CurvesTab);
+    save(*window.dashboard(), QStringLiteral("dashboard-squat-curves.png"));
+    save(window, QStringLiteral("main-window-squat.png"));
+    // The configuration with SQuAT's options in view.
+    RunConfigPanel* config = window.configPanel();
+    QJsonObject squatSpec = config->spec();
+    SpecFieldBinder::setValueAt(squatSpec, QStringLiteral("method.name"), QStringLiteral("squat"));
+    config->setSpec(squatSpec);
+    config->findChild<QScrollArea*>(QStringLiteral("specScroll"))
+        ->ensureWidgetVisible(config->fieldWidget(QStringLiteral("method.distill.temperature")));
+    save(*window.configDock(), QStringLiteral("config-squat.png"));
 
     window.runBrowser()->selectRuns({1, 2, id});
     window.runBrowser()->compareAction()->trigger();

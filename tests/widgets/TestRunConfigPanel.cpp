@@ -144,6 +144,12 @@ private Q_SLOTS:
     void unparsableMilestonesAreReported();
     void missingPathsFlaggedBeforeRun();
     void methodChoiceSwitchesOptionsAndEnabling();
+    void methodOptionsFollowTheMethod_data();
+    void methodOptionsFollowTheMethod();
+    void methodOptionsEnableWithTheirSwitch();
+    void methodOptionEditsWriteTheirField_data();
+    void methodOptionEditsWriteTheirField();
+    void distillationNeedsATeacher();
     void presetComboAppliesPreset();
     void specFilesLoadAndSave();
     void badSpecFileReportsTheFile();
@@ -243,6 +249,28 @@ void TestRunConfigPanel::editChangesExactlyThatField_data() {
     row("quant.per_channel", true);
     row("quant.grad_scale", QStringLiteral("per-sample"));
     row("quant.scale_weight_decay_by_bits", false);
+    row("method.squat.schedule", QStringLiteral("alternate"));
+    row("method.squat.k", 3);
+    row("method.squat.site", QStringLiteral("quantized"));
+    row("method.squat.rho", 0.1);
+    row("method.squat.rho_warmup_epochs", 0.5);
+    row("method.squat.asam", true);
+    row("method.squat.joint", true);
+    row("method.nt.lambda0", 2.0);
+    row("method.nt.tau", 500.0);
+    row("method.nt.end_lambda", 0.05);
+    row("method.nt.end_fraction", 0.6);
+    row("method.nt.distribution", QStringLiteral("normal"));
+    row("method.nt.amplitude", QStringLiteral("half-step"));
+    row("method.nt.weights", false);
+    row("method.nt.activations", false);
+    row("method.nt.learn_grad_scale", true);
+    row("method.ptq.calibration", QStringLiteral("percentile"));
+    row("method.ptq.percentile", 99.9);
+    row("method.ptq.batches", 8);
+    row("method.distill.teacher", QStringLiteral("/tmp"));
+    row("method.distill.alpha", 0.7);
+    row("method.distill.temperature", 4.0);
     row("optim.optimizer", QStringLiteral("adamw"));
     row("optim.lr", 0.2);
     row("optim.momentum", 0.8);
@@ -488,6 +516,178 @@ void TestRunConfigPanel::methodChoiceSwitchesOptionsAndEnabling() {
     QVERIFY(!panel.fieldWidget(QStringLiteral("optim.momentum"))->isEnabled());
     QVERIFY(panel.fieldWidget(QStringLiteral("optim.beta1"))->isEnabled());
     QVERIFY(!panel.fieldWidget(QStringLiteral("optim.milestones"))->isEnabled());
+}
+
+namespace {
+
+const QStringList kSquatFields = {QStringLiteral("method.squat.schedule"),
+                                  QStringLiteral("method.squat.k"),
+                                  QStringLiteral("method.squat.site"),
+                                  QStringLiteral("method.squat.rho"),
+                                  QStringLiteral("method.squat.rho_warmup_epochs"),
+                                  QStringLiteral("method.squat.asam"),
+                                  QStringLiteral("method.squat.joint")};
+const QStringList kNoiseFields = {
+    QStringLiteral("method.nt.lambda0"),         QStringLiteral("method.nt.tau"),
+    QStringLiteral("method.nt.end_lambda"),      QStringLiteral("method.nt.end_fraction"),
+    QStringLiteral("method.nt.distribution"),    QStringLiteral("method.nt.amplitude"),
+    QStringLiteral("method.nt.weights"),         QStringLiteral("method.nt.activations"),
+    QStringLiteral("method.nt.learn_grad_scale")};
+const QStringList kPtqFields = {QStringLiteral("method.ptq.calibration"),
+                                QStringLiteral("method.ptq.percentile"),
+                                QStringLiteral("method.ptq.batches")};
+/// Options every QAT method (lsq, squat, nt) shows.
+const QStringList kQatFields = {
+    QStringLiteral("quant.grad_scale"), QStringLiteral("method.distill.enabled"),
+    QStringLiteral("method.distill.teacher"), QStringLiteral("method.distill.alpha"),
+    QStringLiteral("method.distill.temperature")};
+
+}  // namespace
+
+void TestRunConfigPanel::methodOptionsFollowTheMethod_data() {
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<QString>("label");
+    QTest::addColumn<QStringList>("shown");
+    QTest::newRow("fp") << QStringLiteral("fp") << QStringLiteral("Full precision (fp)")
+                        << QStringList();
+    QTest::newRow("lsq") << QStringLiteral("lsq") << QStringLiteral("LSQ (learned step size)")
+                         << kQatFields;
+    QTest::newRow("squat") << QStringLiteral("squat") << QStringLiteral("SQuAT (sharpness-aware)")
+                           << kSquatFields + kQatFields;
+    QTest::newRow("nt") << QStringLiteral("nt") << QStringLiteral("Noise tempering")
+                        << kNoiseFields + kQatFields;
+    QTest::newRow("ptq") << QStringLiteral("ptq") << QStringLiteral("PTQ (calibration only)")
+                         << kPtqFields;
+}
+
+void TestRunConfigPanel::methodOptionsFollowTheMethod() {
+    QFETCH(QString, method);
+    QFETCH(QString, label);
+    QFETCH(QStringList, shown);
+    FakeBackend backend;
+    RunConfigPanel panel(&backend);
+    auto* combo = qobject_cast<QComboBox*>(panel.fieldWidget(QStringLiteral("method.name")));
+    // Start from another method, so that the switch itself shows and hides the rows.
+    editWidget(combo,
+               method == QLatin1String("nt") ? QStringLiteral("squat") : QStringLiteral("nt"));
+    editWidget(combo, method);
+    QCOMPARE(combo->currentText(), label);
+    QCOMPARE(SpecFieldBinder::valueAt(panel.spec(), QStringLiteral("method.name")).toString(),
+             method);
+    // Each option has a tooltip saying what it does and its default.
+    for (const QString& f : kSquatFields + kNoiseFields + kPtqFields + kQatFields) {
+        QWidget* w = panel.fieldWidget(f);
+        QVERIFY2(w, qPrintable(f));
+        QCOMPARE(w->isVisibleTo(&panel), shown.contains(f));
+        if (f != QLatin1String("method.distill.teacher")) {  // its tooltip is on the row
+            QVERIFY2(!w->toolTip().isEmpty(), qPrintable(f));
+        }
+    }
+    // The quantization fields apply to every method but fp.
+    QCOMPARE(panel.fieldWidget(QStringLiteral("quant.weight_bits"))->isEnabled(),
+             method != QLatin1String("fp"));
+}
+
+void TestRunConfigPanel::methodOptionsEnableWithTheirSwitch() {
+    FakeBackend backend;
+    RunConfigPanel panel(&backend);
+    auto enabled = [&panel](const char* f) {
+        return panel.fieldWidget(QLatin1String(f))->isEnabled();
+    };
+    editWidget(panel.fieldWidget(QStringLiteral("method.name")), QStringLiteral("squat"));
+    QVERIFY(!enabled("method.squat.k"));  // k is for the alternate schedule
+    editWidget(panel.fieldWidget(QStringLiteral("method.squat.schedule")),
+               QStringLiteral("alternate"));
+    QVERIFY(enabled("method.squat.k"));
+    QVERIFY(!enabled("method.distill.alpha"));
+    QVERIFY(!enabled("method.distill.teacher"));
+    editWidget(panel.fieldWidget(QStringLiteral("init_checkpoint")), QStringLiteral("/tmp"));
+    editWidget(panel.fieldWidget(QStringLiteral("method.distill.enabled")), true);
+    QVERIFY(enabled("method.distill.alpha"));
+    QVERIFY(enabled("method.distill.temperature"));
+    QVERIFY(enabled("method.distill.teacher"));
+
+    editWidget(panel.fieldWidget(QStringLiteral("method.name")), QStringLiteral("nt"));
+    QVERIFY(enabled("method.nt.end_lambda"));  // tau 0: derived from end lambda and fraction
+    editWidget(panel.fieldWidget(QStringLiteral("method.nt.tau")), 800.0);
+    QVERIFY(!enabled("method.nt.end_lambda"));
+    QVERIFY(!enabled("method.nt.end_fraction"));
+
+    editWidget(panel.fieldWidget(QStringLiteral("method.distill.enabled")), false);
+    editWidget(panel.fieldWidget(QStringLiteral("method.name")), QStringLiteral("ptq"));
+    QVERIFY(!enabled("method.ptq.percentile"));  // mse calibration by default
+    editWidget(panel.fieldWidget(QStringLiteral("method.ptq.calibration")),
+               QStringLiteral("percentile"));
+    QVERIFY(enabled("method.ptq.percentile"));
+    QVERIFY2(panel.isValid(), qPrintable(panel.message()));
+}
+
+void TestRunConfigPanel::methodOptionEditsWriteTheirField_data() {
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<QString>("field");
+    QTest::addColumn<QJsonValue>("value");
+    QTest::newRow("squat rho") << QStringLiteral("squat") << QStringLiteral("method.squat.rho")
+                               << QJsonValue(0.5);
+    QTest::newRow("squat asam") << QStringLiteral("squat") << QStringLiteral("method.squat.asam")
+                                << QJsonValue(true);
+    QTest::newRow("squat site") << QStringLiteral("squat") << QStringLiteral("method.squat.site")
+                                << QJsonValue(QStringLiteral("quantized"));
+    QTest::newRow("nt lambda0") << QStringLiteral("nt") << QStringLiteral("method.nt.lambda0")
+                                << QJsonValue(0.5);
+    QTest::newRow("nt distribution")
+        << QStringLiteral("nt") << QStringLiteral("method.nt.distribution")
+        << QJsonValue(QStringLiteral("normal"));
+    QTest::newRow("ptq batches") << QStringLiteral("ptq") << QStringLiteral("method.ptq.batches")
+                                 << QJsonValue(16);
+    QTest::newRow("lsq distill temperature")
+        << QStringLiteral("lsq") << QStringLiteral("method.distill.temperature") << QJsonValue(3.0);
+}
+
+void TestRunConfigPanel::methodOptionEditsWriteTheirField() {
+    QFETCH(QString, method);
+    QFETCH(QString, field);
+    QFETCH(QJsonValue, value);
+    FakeBackend backend;
+    RunConfigPanel panel(&backend);
+    // ptq needs a float checkpoint to calibrate.
+    editWidget(panel.fieldWidget(QStringLiteral("init_checkpoint")), QStringLiteral("/tmp"));
+    editWidget(panel.fieldWidget(QStringLiteral("method.name")), method);
+    QVERIFY2(panel.isValid(), qPrintable(panel.message()));
+    const QJsonObject before = panel.spec();
+    editWidget(panel.fieldWidget(field), value);
+    QJsonObject expected = before;
+    SpecFieldBinder::setValueAt(expected, field, value);
+    QCOMPARE(panel.spec(), expected);
+    QVERIFY2(panel.isValid(), qPrintable(panel.message()));
+    QCOMPARE(panel.spec().value(QStringLiteral("method")).toObject().keys(),
+             (QStringList{QStringLiteral("distill"), QStringLiteral("name"), QStringLiteral("nt"),
+                          QStringLiteral("ptq"), QStringLiteral("squat")}));
+}
+
+void TestRunConfigPanel::distillationNeedsATeacher() {
+    FakeBackend backend;
+    RunConfigPanel panel(&backend);
+    editWidget(panel.fieldWidget(QStringLiteral("method.name")), QStringLiteral("squat"));
+    editWidget(panel.fieldWidget(QStringLiteral("method.distill.enabled")), true);
+    QVERIFY(!panel.isValid());
+    QCOMPARE(panel.message(),
+             QStringLiteral("method.distill.teacher: distillation needs a float teacher: set "
+                            "method.distill.teacher or init_checkpoint"));
+    QWidget* teacher = panel.fieldWidget(QStringLiteral("method.distill.teacher"));
+    QVERIFY(panel.isMarked(teacher));
+    QVERIFY(teacher->isEnabled());
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("teacher.safetensors"));
+    editWidget(teacher, path);
+    QVERIFY(!panel.checkBeforeRun());  // the file does not exist yet
+    QVERIFY(panel.message().contains(QStringLiteral("method.distill.teacher: ") + path));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.close();
+    QVERIFY(panel.checkBeforeRun());
+    QCOMPARE(
+        SpecFieldBinder::valueAt(panel.spec(), QStringLiteral("method.distill.teacher")).toString(),
+        path);
 }
 
 void TestRunConfigPanel::presetComboAppliesPreset() {

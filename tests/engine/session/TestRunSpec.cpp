@@ -333,9 +333,90 @@ private Q_SLOTS:
         QTest::newRow("eval_batch_size 0") << R"({"data": {"eval_batch_size": 0}})"
                                            << "data.eval_batch_size"
                                            << "data.eval_batch_size: must be in [1, 65536] (got 0)";
-        QTest::newRow("unknown method") << R"({"method": {"name": "sam"}})"
-                                        << "method.name"
-                                        << R"(method.name: must be one of fp, lsq (got "sam"))";
+        QTest::newRow("unknown method")
+            << R"({"method": {"name": "sam"}})"
+            << "method.name"
+            << R"(method.name: must be one of fp, lsq, squat, nt, ptq (got "sam"))";
+        QTest::newRow("squat schedule")
+            << R"({"method": {"squat": {"schedule": "sometimes"}}})"
+            << "method.squat.schedule"
+            << R"(method.squat.schedule: must be one of per-step, alternate (got "sometimes"))";
+        QTest::newRow("squat k 0") << R"({"method": {"squat": {"k": 0}}})"
+                                   << "method.squat.k"
+                                   << "method.squat.k: must be in [1, 1000] (got 0)";
+        QTest::newRow("squat site")
+            << R"({"method": {"squat": {"site": "bits"}}})"
+            << "method.squat.site"
+            << R"(method.squat.site: must be one of latent, quantized (got "bits"))";
+        QTest::newRow("squat rho 0") << R"({"method": {"squat": {"rho": 0}}})"
+                                     << "method.squat.rho"
+                                     << "method.squat.rho: must be in (0, 10] (got 0)";
+        QTest::newRow("squat rho warm-up past the end")
+            << R"({"method": {"squat": {"rho_warmup_epochs": 4}}, "optim": {"epochs": 3}})"
+            << "method.squat.rho_warmup_epochs"
+            << "method.squat.rho_warmup_epochs: must be in [0, 3] (got 4)";
+        QTest::newRow("squat joint with alternate")
+            << R"({"method": {"squat": {"joint": true, "schedule": "alternate"}}})"
+            << "method.squat.joint"
+            << "method.squat.joint: joint SAM over weights and step sizes has no alternate "
+               "schedule";
+        QTest::newRow("squat joint at the quantized site")
+            << R"({"method": {"squat": {"joint": true, "site": "quantized"}}})"
+            << "method.squat.joint"
+            << "method.squat.joint: joint SAM perturbs the latent weights only";
+        QTest::newRow("squat unknown field") << R"({"method": {"squat": {"rh": 0.1}}})"
+                                             << "method.squat.rh"
+                                             << "method.squat.rh: unknown field";
+        QTest::newRow("nt lambda0 negative") << R"({"method": {"nt": {"lambda0": -1}}})"
+                                             << "method.nt.lambda0"
+                                             << "method.nt.lambda0: must be in [0, 100] (got -1)";
+        QTest::newRow("nt end_lambda above lambda0")
+            << R"({"method": {"nt": {"lambda0": 0.5, "end_lambda": 0.6}}})"
+            << "method.nt.end_lambda"
+            << "method.nt.end_lambda: must be in (0, lambda0) when tau is 0 (got 0.6)";
+        QTest::newRow("nt end_fraction 0") << R"({"method": {"nt": {"end_fraction": 0}}})"
+                                           << "method.nt.end_fraction"
+                                           << "method.nt.end_fraction: must be in (0, 1] (got 0)";
+        QTest::newRow("nt distribution")
+            << R"({"method": {"nt": {"distribution": "laplace"}}})"
+            << "method.nt.distribution"
+            << R"(method.nt.distribution: must be one of uniform, normal (got "laplace"))";
+        QTest::newRow("nt amplitude")
+            << R"({"method": {"nt": {"amplitude": "step"}}})"
+            << "method.nt.amplitude"
+            << R"(method.nt.amplitude: must be one of error, half-step (got "step"))";
+        QTest::newRow("ptq calibration")
+            << R"({"method": {"ptq": {"calibration": "kl"}}})"
+            << "method.ptq.calibration"
+            << R"(method.ptq.calibration: must be one of minmax, percentile, mse (got "kl"))";
+        QTest::newRow("ptq percentile 50")
+            << R"({"method": {"ptq": {"percentile": 50}}})"
+            << "method.ptq.percentile"
+            << "method.ptq.percentile: must be in (50, 100] (got 50)";
+        QTest::newRow("ptq batches 0") << R"({"method": {"ptq": {"batches": 0}}})"
+                                       << "method.ptq.batches"
+                                       << "method.ptq.batches: must be in [1, 10000] (got 0)";
+        QTest::newRow("ptq without a checkpoint")
+            << R"({"method": {"name": "ptq"}})"
+            << "init_checkpoint"
+            << "init_checkpoint: ptq calibrates a trained model: name its float checkpoint";
+        QTest::newRow("distill alpha 2") << R"({"method": {"distill": {"alpha": 2}}})"
+                                         << "method.distill.alpha"
+                                         << "method.distill.alpha: must be in [0, 1] (got 2)";
+        QTest::newRow("distill temperature 0")
+            << R"({"method": {"distill": {"temperature": 0}}})"
+            << "method.distill.temperature"
+            << "method.distill.temperature: must be in (0, 100] (got 0)";
+        QTest::newRow("distill a float run")
+            << R"({"method": {"name": "fp", "distill": {"enabled": true, "teacher": "t.safetensors"}}})"
+            << "method.distill.enabled"
+            << "method.distill.enabled: distillation is for the QAT methods (lsq, squat, nt), not "
+               "fp";
+        QTest::newRow("distill without a teacher")
+            << R"({"method": {"name": "lsq", "distill": {"enabled": true}}})"
+            << "method.distill.teacher"
+            << "method.distill.teacher: distillation needs a float teacher: set "
+               "method.distill.teacher or init_checkpoint";
         QTest::newRow("weight_bits 1") << R"({"quant": {"weight_bits": 1}})"
                                        << "quant.weight_bits"
                                        << "quant.weight_bits: must be 2..8 bits (got 1)";
