@@ -103,13 +103,26 @@ void noisyForwardKernel(const float* v, const float* xi, float* out, int64_t n, 
     clipped += clip;
 }
 
-/// Noise tempering's backward: the straight-through input gradient and the step-size sum.
+/// Noise tempering's backward: the straight-through input gradient and the step-size sum. Two
+/// loops, one per amplitude, so each vectorises.
 QS_VECTOR_CLONES
 double noisyBackwardKernel(const float* v, const float* xi, const float* go, float* gv, int64_t n,
                            float s, float qn, float qp, float lambda, bool halfStep,
                            bool reluReference) {
     float acc = 0.f;
     const float floor = reluReference ? 0.f : -std::numeric_limits<float>::infinity();
+    if (halfStep) {
+        for (int64_t i = 0; i < n; ++i) {
+            const float x = v[i] / s;
+            const bool below = x < -qn;
+            const bool above = x > qp;
+            const bool inside = !(below | above);
+            const float dq = inside ? std::nearbyint(x) - x : (below ? -qn : qp);
+            gv[i] = inside ? go[i] : 0.f;
+            acc += go[i] * (dq + 0.5f * lambda * xi[i]);
+        }
+        return acc;
+    }
     for (int64_t i = 0; i < n; ++i) {
         const float x = v[i] / s;
         const bool below = x < -qn;
@@ -118,15 +131,30 @@ double noisyBackwardKernel(const float* v, const float* xi, const float* go, flo
         const float r = std::nearbyint(std::min(std::max(x, -qn), qp));
         const float dq = inside ? r - x : (below ? -qn : qp);
         gv[i] = inside ? go[i] : 0.f;
-        if (halfStep) {
-            acc += go[i] * (dq + 0.5f * lambda * xi[i]);
-        } else {
-            const float e = r * s - std::max(v[i], floor);
-            const float sign = float(e > 0.f) - float(e < 0.f);
-            acc += go[i] * dq * (1.f + lambda * xi[i] * sign);
-        }
+        const float e = r * s - std::max(v[i], floor);
+        const float sign = e > 0.f ? 1.f : (e < 0.f ? -1.f : 0.f);
+        acc += go[i] * dq * (1.f + lambda * xi[i] * sign);
     }
     return acc;
+}
+
+/// MurmurHash3's 32-bit finaliser over a counter: a good mix in 32-bit multiplies, which
+/// vectorise (a 64-bit mix would not, on AVX2).
+inline uint32_t mix32(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h;
+}
+
+QS_VECTOR_CLONES
+void uniformNoiseKernel(float* p, int64_t begin, int64_t end, uint32_t key) {
+    for (int64_t i = begin; i < end; ++i) {
+        const uint32_t h = mix32(uint32_t(i) * 0x9E3779B9u + key);
+        p[i] = float(h >> 8) * (2.0f / 16777216.0f) - 1.0f;
+    }
 }
 
 /// Work items per task: below ~64k elements a parallel region costs more than it saves (its
@@ -242,6 +270,32 @@ torch::autograd::variable_list LsqFunction::backward(torch::autograd::AutogradCo
             torch::Tensor()};
 }
 
+void fillNoise(torch::Tensor& out, uint64_t key, bool normal) {
+    TORCH_CHECK(out.scalar_type() == torch::kFloat && out.is_contiguous() && out.device().is_cpu(),
+                "fillNoise: a contiguous float32 CPU tensor expected");
+    TORCH_CHECK(out.numel() < (int64_t(1) << 32), "fillNoise: at most 2^32 elements");
+    float* p = out.data_ptr<float>();
+    const int64_t n = out.numel();
+    const uint32_t k1 = uint32_t(key), k2 = uint32_t(key >> 32);
+    const int64_t items = (n + kChunk - 1) / kChunk;
+    at::parallel_for(0, items, grainFor(kChunk), [&](int64_t b, int64_t e) {
+        for (int64_t c = b; c < e; ++c) {
+            const int64_t begin = c * kChunk, end = std::min(n, begin + kChunk);
+            uniformNoiseKernel(p, begin, end, k1);
+            if (!normal) {
+                continue;
+            }
+            // Box-Muller: the uniform draw gives the angle, a second stream the radius.
+            constexpr float kPi = 3.14159265358979323846f;
+            for (int64_t i = begin; i < end; ++i) {
+                const uint32_t h = mix32(uint32_t(i) * 0x9E3779B9u + k2);
+                const float u = 1.0f - float(h >> 8) * (1.0f / 16777216.0f);  // (0, 1]
+                p[i] = std::sqrt(-2.0f * std::log(u)) * std::cos(kPi * p[i]);
+            }
+        }
+    });
+}
+
 torch::Tensor NoisyLsqFunction::forward(torch::autograd::AutogradContext* ctx,
                                         const torch::Tensor& v, const torch::Tensor& s,
                                         const torch::Tensor& xi, double qn, double qp,
@@ -273,8 +327,8 @@ torch::Tensor NoisyLsqFunction::forward(torch::autograd::AutogradContext* ctx,
         for (int64_t c = b; c < e; ++c) {
             const int64_t begin = c * inner, len = std::min(inner, n - begin);
             noisyForwardKernel(pv + begin, px + begin, po + begin, len, ps[channels == 1 ? 0 : c],
-                               float(qn), float(qp), float(lambda), halfStep, reluReference,
-                               err[c], clip[c]);
+                               float(qn), float(qp), float(lambda), halfStep, reluReference, err[c],
+                               clip[c]);
         }
     });
     if (stats) {
@@ -323,9 +377,9 @@ torch::autograd::variable_list NoisyLsqFunction::backward(
     at::parallel_for(0, items, grainFor(inner), [&](int64_t b, int64_t e) {
         for (int64_t c = b; c < e; ++c) {
             const int64_t begin = c * inner, len = std::min(inner, n - begin);
-            partial[c] = noisyBackwardKernel(pv + begin, px + begin, pgo + begin, pgv + begin, len,
-                                             ps[channels == 1 ? 0 : c], qn, qp, lambda, halfStep,
-                                             relu);
+            partial[c] =
+                noisyBackwardKernel(pv + begin, px + begin, pgo + begin, pgv + begin, len,
+                                    ps[channels == 1 ? 0 : c], qn, qp, lambda, halfStep, relu);
         }
     });
     torch::Tensor gs = torch::empty_like(s);

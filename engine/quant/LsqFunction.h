@@ -41,6 +41,11 @@ public:
                                                    torch::autograd::variable_list gradOutputs);
 };
 
+/// Fills a float32 CPU tensor with noise from a counter-based generator: element i is a hash of
+/// (key, i), so the fill runs in parallel and the same key gives the same values whatever the
+/// thread count. Uniform on [-1, 1) or, with `normal`, N(0, 1) (Box-Muller).
+void fillNoise(torch::Tensor& out, uint64_t key, bool normal);
+
 /// Noise tempering's noise at one quantizer (ALGORITHMS.md section 4), fused into LSQ.
 struct LsqNoise {
     torch::Tensor xi;       ///< the draw, shaped like v (U(-1, 1) or N(0, 1))

@@ -192,7 +192,13 @@ torch::Tensor QuantizerImpl::forward(const torch::Tensor& x) {
     torch::Tensor out;
     if (noisy) {
         LsqNoise noise;
-        noise.xi = m_noise.normal ? torch::randn_like(x) : torch::empty_like(x).uniform_(-1.0, 1.0);
+        // One draw from torch's generator keys a counter-based fill: seeded like everything
+        // else (torch::manual_seed), but parallel and far cheaper than torch's serial uniform_.
+        noise.xi = torch::empty(x.sizes(), x.options().memory_format(at::MemoryFormat::Contiguous));
+        const uint64_t key = uint64_t(torch::randint(std::numeric_limits<int64_t>::max(), {1},
+                                                     torch::TensorOptions().dtype(torch::kLong))
+                                          .item<int64_t>());
+        fillNoise(noise.xi, key, m_noise.normal);
         noise.lambda = m_lambda;
         noise.halfStep = m_noise.halfStep;
         noise.reluReference = m_options.relu_input();

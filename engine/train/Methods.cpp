@@ -49,14 +49,29 @@ ParamGroups splitParameters(torch::nn::Module& model,
     return groups;
 }
 
-double gradNorm(const std::vector<torch::Tensor>& params) {
-    double sum = 0.0;
-    for (const auto& p : params) {
-        if (p.grad().defined()) {
-            sum += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
+namespace {
+
+/// L2 norm over a list of tensors (undefined ones count as 0), with one read-out at the end.
+double normOf(const std::vector<torch::Tensor>& tensors) {
+    std::vector<torch::Tensor> norms;
+    norms.reserve(tensors.size());
+    for (const auto& t : tensors) {
+        if (t.defined()) {
+            norms.push_back(t.detach().norm().reshape({1}));
         }
     }
-    return std::sqrt(sum);
+    return norms.empty() ? 0.0 : torch::cat(norms).to(torch::kDouble).norm().item<double>();
+}
+
+}  // namespace
+
+double gradNorm(const std::vector<torch::Tensor>& params) {
+    std::vector<torch::Tensor> grads;
+    grads.reserve(params.size());
+    for (const auto& p : params) {
+        grads.push_back(p.grad());
+    }
+    return normOf(grads);
 }
 
 std::vector<torch::Tensor> samPerturbation(const std::vector<torch::Tensor>& params, double rho,
@@ -64,7 +79,6 @@ std::vector<torch::Tensor> samPerturbation(const std::vector<torch::Tensor>& par
     torch::NoGradGuard noGrad;
     std::vector<torch::Tensor> scaled;  // T g (T = 1 for plain SAM)
     scaled.reserve(params.size());
-    double sum = 0.0;
     for (const auto& p : params) {
         if (!p.grad().defined()) {
             scaled.emplace_back();
@@ -74,10 +88,9 @@ std::vector<torch::Tensor> samPerturbation(const std::vector<torch::Tensor>& par
         if (adaptive && p.dim() > 1) {
             tg = (p.abs() + 0.01) * tg;
         }
-        sum += tg.to(torch::kDouble).pow(2).sum().item<double>();
         scaled.push_back(tg);
     }
-    const double norm = std::sqrt(sum);
+    const double norm = normOf(scaled);
     std::vector<torch::Tensor> e;
     e.reserve(params.size());
     for (std::size_t i = 0; i < params.size(); ++i) {
@@ -179,11 +192,7 @@ StepReport SquatStepper::step(int64_t step, double rho, const ForwardBackward& p
     }
     r.gradNorm = gradNorm(perturbed);
     const std::vector<torch::Tensor> e = samPerturbation(perturbed, rho, m_spec.asam);
-    double enorm = 0.0;
-    for (const auto& ei : e) {
-        enorm += ei.to(torch::kDouble).pow(2).sum().item<double>();
-    }
-    r.perturbNorm = std::sqrt(enorm);
+    r.perturbNorm = normOf(e);
     perturb(perturbed, e, m_spec.site == "quantized");
     if (m_spec.joint) {
         torch::NoGradGuard noGrad;
