@@ -95,6 +95,7 @@ private Q_SLOTS:
     void renameAndDelete();
     void badSpecStartsNothing();
     void unreadableStoreGivesErrorsNotExceptions();
+    void sharpnessIsMeasuredOffTheGuiThreadAndRecorded();
 
 private:
     QJsonObject tinySpec(const QString& name, int epochs = 2) const;
@@ -244,6 +245,11 @@ void TestEngineBackend::missingPathsNamesTheField_data() {
         << QStringList{"init_checkpoint: /nonexistent/init.safetensors"};
     QTest::newRow("existing checkpoint") << "TINY"
                                          << "FILE" << QStringList{};
+    QTest::newRow("reference to a run that is not there")
+        << "TINY"
+        << "run:demo-float"
+        << QStringList{"init_checkpoint: no finished run named 'demo-float' with a checkpoint in "
+                       "STORE (train it first, e.g. quantscape-cli train --preset demo-float)"};
     QTest::newRow("both missing") << "/nonexistent/d"
                                   << "/nonexistent/c.safetensors"
                                   << QStringList{"data.path: /nonexistent/d",
@@ -269,6 +275,7 @@ void TestEngineBackend::missingPathsNamesTheField() {
         spec.insert(QStringLiteral("init_checkpoint"), resolve(checkpoint));
     }
     expected.replaceInStrings(QStringLiteral("FILE"), file);
+    expected.replaceInStrings(QStringLiteral("STORE"), m_store);
     const auto backend = makeBackend();
     QCOMPARE(backend->missingPaths(spec), expected);
 }
@@ -546,6 +553,63 @@ void TestEngineBackend::unreadableStoreGivesErrorsNotExceptions() {
     QFile f(m_store);
     QVERIFY(f.open(QIODevice::ReadOnly));
     QCOMPARE(f.readAll(), junk);  // refused, not "repaired"
+}
+
+void TestEngineBackend::sharpnessIsMeasuredOffTheGuiThreadAndRecorded() {
+    const auto backend = makeBackend();
+    QSignalSpy finished(backend.get(), &ui::RunBackend::runFinished);
+    QString error;
+    const qint64 id = backend->startRun(tinySpec(QStringLiteral("to measure"), 1), &error);
+    QVERIFY2(id > 0, qPrintable(error));
+    QString busy;
+    QVERIFY(!backend->measureSharpness(id, &busy));  // still training
+    QVERIFY2(busy.contains(QStringLiteral("measure sharpness after it ends")), qPrintable(busy));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 180000);
+
+    QSignalSpy measured(backend.get(), &ui::RunBackend::sharpnessMeasured);
+    QSignalSpy failed(backend.get(), &ui::RunBackend::analysisFailed);
+    QVector<double> fractions;
+    bool onGui = true;
+    QThread* const gui = QThread::currentThread();
+    connect(backend.get(), &ui::RunBackend::analysisProgress, this,
+            [&](qint64 run, const QString&, double fraction) {
+                onGui = onGui && QThread::currentThread() == gui && run == id;
+                fractions.append(fraction);
+            });
+    QVERIFY2(backend->measureSharpness(id, &error), qPrintable(error));
+    QVERIFY(backend->isAnalysing());
+    QString second;
+    QVERIFY(!backend->measureSharpness(id, &second));  // one analysis at a time
+    QVERIFY(!second.isEmpty());
+    QString start;
+    QCOMPARE(backend->startRun(tinySpec(QStringLiteral("meanwhile"), 1), &start), qint64(0));
+    QVERIFY(!start.isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(measured.count() + failed.count(), 1, 180000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed[0][1].toString()));
+    QVERIFY(!backend->isAnalysing());
+    QVERIFY(onGui);
+    QVERIFY(!fractions.isEmpty());
+    QCOMPARE(fractions.last(), 1.0);
+
+    // Both measures in both quantized modes, recorded in the store and shown by loadRun.
+    const auto points = measured[0][1].value<QVector<ui::SharpnessPoint>>();
+    QCOMPARE(points.size(), 4);
+    const ui::RunData data = backend->loadRun(id);
+    QCOMPARE(data.sharpness.size(), 4);
+    for (int i = 0; i < 4; ++i) {
+        QCOMPARE(data.sharpness[i].measure, points[i].measure);
+        QCOMPARE(data.sharpness[i].mode, points[i].mode);
+        QCOMPARE(data.sharpness[i].value, points[i].value);
+        QVERIFY(points[i].perturbedLoss >= points[i].baseLoss);
+    }
+    QCOMPARE(points[0].mode, QStringLiteral("dequantized"));
+    QCOMPARE(points[2].mode, QStringLiteral("quantize-after"));
+    QCOMPARE(data.summary.finalMetrics.value(QStringLiteral("sharpness/rho-ball/dequantized")),
+             points[0].value);
+
+    QString none;
+    QVERIFY(!backend->measureSharpness(id + 7, &none));
+    QCOMPARE(none, QStringLiteral("no run with id %1 in %2").arg(id + 7).arg(m_store));
 }
 
 QTEST_GUILESS_MAIN(TestEngineBackend)
