@@ -27,7 +27,6 @@ public:
             m_copies.push_back(p.detach().clone());
         }
     }
-    const torch::Tensor& original(std::size_t i) const { return m_copies[i]; }
     void setTo(const std::vector<torch::Tensor>& e) {
         torch::NoGradGuard noGrad;
         for (std::size_t i = 0; i < m_params.size(); ++i) {
@@ -72,9 +71,15 @@ void stopIfAsked(const PassCallback& onPass) {
 
 }  // namespace
 
-SharpnessEstimate rhoBallSharpness(const std::vector<torch::Tensor>& params,
-                                   const LossFunction& loss, double rho, int steps,
-                                   const PassCallback& onPass) {
+namespace {
+
+/// Gradient ascent on the loss over a perturbation e, shared by both measures: `steps` times,
+/// take the gradient at w + e, let `update` move e, evaluate there; keep the largest loss. The
+/// tensors are restored (by copy) however it ends.
+SharpnessEstimate ascend(const std::vector<torch::Tensor>& params, const LossFunction& loss,
+                         int steps, const PassCallback& onPass,
+                         const std::function<void(std::vector<torch::Tensor>& e,
+                                                  const std::vector<torch::Tensor>& g)>& update) {
     SharpnessEstimate r;
     Saved saved(params);
     std::vector<torch::Tensor> e;
@@ -87,21 +92,12 @@ SharpnessEstimate rhoBallSharpness(const std::vector<torch::Tensor>& params,
         r.perturbedLoss = r.baseLoss;
         for (int k = 0; k < steps; ++k) {
             const std::vector<torch::Tensor> g = gradients(params);
-            const double gnorm = std::sqrt(squaredNorm(g));
-            if (!(gnorm > 0.0)) {
+            if (!(squaredNorm(g) > 0.0)) {
                 break;  // a flat point: no ascent direction
             }
-            for (std::size_t i = 0; i < e.size(); ++i) {
-                e[i] = e[i] + g[i] * (rho / gnorm);
-            }
-            const double enorm = std::sqrt(squaredNorm(e));
-            if (enorm > rho) {
-                for (auto& ei : e) {
-                    ei = ei * (rho / enorm);
-                }
-            }
+            update(e, g);
             saved.setTo(e);
-            const double l = loss(k + 1 < steps);
+            const double l = loss(k + 1 < steps);  // the last point needs no gradient
             stopIfAsked(onPass);
             r.perturbedLoss = std::max(r.perturbedLoss, l);
         }
@@ -110,42 +106,44 @@ SharpnessEstimate rhoBallSharpness(const std::vector<torch::Tensor>& params,
         throw;
     }
     saved.restore();
-    r.value = r.perturbedLoss - r.baseLoss;
     r.perturbation = std::move(e);
+    return r;
+}
+
+}  // namespace
+
+SharpnessEstimate rhoBallSharpness(const std::vector<torch::Tensor>& params,
+                                   const LossFunction& loss, double rho, int steps,
+                                   const PassCallback& onPass) {
+    SharpnessEstimate r = ascend(params, loss, steps, onPass, [&](auto& e, const auto& g) {
+        const double gnorm = std::sqrt(squaredNorm(g));
+        for (std::size_t i = 0; i < e.size(); ++i) {
+            e[i] = e[i] + g[i] * (rho / gnorm);
+        }
+        const double enorm = std::sqrt(squaredNorm(e));
+        if (enorm > rho) {  // back onto the ball
+            for (auto& ei : e) {
+                ei = ei * (rho / enorm);
+            }
+        }
+    });
+    r.value = r.perturbedLoss - r.baseLoss;
     return r;
 }
 
 SharpnessEstimate epsilonSharpness(const std::vector<torch::Tensor>& params,
                                    const LossFunction& loss, double eps, int steps,
                                    const PassCallback& onPass) {
-    SharpnessEstimate r;
-    Saved saved(params);
-    std::vector<torch::Tensor> e, box;
-    for (std::size_t i = 0; i < params.size(); ++i) {
-        e.push_back(torch::zeros_like(params[i]));
-        box.push_back(eps * (saved.original(i).abs() + 1.0));
+    std::vector<torch::Tensor> box;
+    for (const auto& p : params) {
+        box.push_back(eps * (p.detach().abs() + 1.0));
     }
-    try {
-        r.baseLoss = loss(true);
-        stopIfAsked(onPass);
-        r.perturbedLoss = r.baseLoss;
-        for (int k = 0; k < steps; ++k) {
-            const std::vector<torch::Tensor> g = gradients(params);
-            for (std::size_t i = 0; i < e.size(); ++i) {
-                e[i] = torch::clamp(e[i] + 0.25 * box[i] * g[i].sign(), -box[i], box[i]);
-            }
-            saved.setTo(e);
-            const double l = loss(k + 1 < steps);
-            stopIfAsked(onPass);
-            r.perturbedLoss = std::max(r.perturbedLoss, l);
+    SharpnessEstimate r = ascend(params, loss, steps, onPass, [&](auto& e, const auto& g) {
+        for (std::size_t i = 0; i < e.size(); ++i) {
+            e[i] = torch::clamp(e[i] + 0.25 * box[i] * g[i].sign(), -box[i], box[i]);
         }
-    } catch (...) {
-        saved.restore();
-        throw;
-    }
-    saved.restore();
+    });
     r.value = (r.perturbedLoss - r.baseLoss) / (1.0 + r.baseLoss) * 100.0;
-    r.perturbation = std::move(e);
     return r;
 }
 

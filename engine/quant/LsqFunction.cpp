@@ -164,55 +164,98 @@ int64_t grainFor(int64_t itemSize) {
     return std::max<int64_t>(1, kMinParallelElements / std::max<int64_t>(1, itemSize));
 }
 
+/// How a tensor is cut into work items: fixed chunks sharing one tensor-wide step size, or whole
+/// channels, each with its own step.
+struct WorkItems {
+    int64_t n = 0;
+    int64_t channels = 1;
+    int64_t inner = 0;  ///< elements per item
+    int64_t count = 0;
+
+    WorkItems(int64_t elements, int64_t stepCount) : n(elements), channels(stepCount) {
+        inner = channels == 1 ? kChunk : (n == 0 ? 0 : n / channels);
+        count = channels == 1 ? (n + kChunk - 1) / kChunk : channels;
+    }
+    /// Runs body(item, begin, length, stepIndex) over every item, in parallel.
+    template <class Body>
+    void forEach(const Body& body) const {
+        at::parallel_for(0, count, grainFor(inner), [&](int64_t b, int64_t e) {
+            for (int64_t c = b; c < e; ++c) {
+                const int64_t begin = c * inner;
+                body(c, begin, std::min(inner, n - begin), channels == 1 ? 0 : c);
+            }
+        });
+    }
+};
+
+/// The checks every fused quantizer makes of its input and step size.
+void checkInputs(const torch::Tensor& v, const torch::Tensor& s) {
+    TORCH_CHECK(v.scalar_type() == torch::kFloat && s.scalar_type() == torch::kFloat,
+                "LSQ: float32 tensors expected");
+    TORCH_CHECK(v.device().is_cpu(), "LSQ: the fused kernel runs on CPU tensors");
+    TORCH_CHECK(s.numel() == 1 || (v.dim() >= 1 && v.size(0) == s.numel()),
+                "LSQ: step size must have 1 element or one per channel (dim 0); got ", s.numel(),
+                " for a tensor of shape ", v.sizes());
+}
+
+/// Per-item statistics summed in item order (the same whatever the thread count).
+void storeStats(LsqStats* stats, bool reluReference, const std::vector<double>& err,
+                const std::vector<int64_t>& clip, int64_t n) {
+    *stats = LsqStats{};
+    stats->reluReference = reluReference;
+    for (std::size_t c = 0; c < err.size(); ++c) {
+        stats->sumSquaredError += err[c];
+        stats->clipped += clip[c];
+    }
+    stats->count = n;
+}
+
+/// The step-size gradient from per-item sums: one total for a tensor-wide step (summed in item
+/// order), one per channel otherwise; times g.
+torch::Tensor stepGradient(const std::vector<double>& partial, const torch::Tensor& s, double g) {
+    torch::Tensor gs = torch::empty_like(s);
+    float* pgs = gs.data_ptr<float>();
+    if (s.numel() == 1) {
+        double total = 0.0;
+        for (double p : partial) {
+            total += p;
+        }
+        pgs[0] = float(total * g);
+    } else {
+        for (int64_t c = 0; c < s.numel(); ++c) {
+            pgs[c] = float(partial[c] * g);
+        }
+    }
+    return gs;
+}
+
 }  // namespace
 
 torch::Tensor LsqFunction::forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& v,
                                    const torch::Tensor& s, double qn, double qp, double gradScale,
                                    LsqStats* stats) {
-    TORCH_CHECK(v.scalar_type() == torch::kFloat && s.scalar_type() == torch::kFloat,
-                "LSQ: float32 tensors expected");
-    TORCH_CHECK(v.device().is_cpu(), "LSQ: the fused kernel runs on CPU tensors");
+    checkInputs(v, s);
     const torch::Tensor vc = v.contiguous();
     const torch::Tensor sc = s.detach().contiguous();
-    const int64_t n = vc.numel();
-    const int64_t channels = sc.numel();
-    TORCH_CHECK(channels == 1 || (vc.dim() >= 1 && vc.size(0) == channels),
-                "LSQ: step size must have 1 element or one per channel (dim 0); got ", channels,
-                " for a tensor of shape ", vc.sizes());
     torch::Tensor out = torch::empty_like(vc);
     const float* pv = vc.data_ptr<float>();
     const float* ps = sc.data_ptr<float>();
     float* po = out.data_ptr<float>();
     const float fqn = float(qn), fqp = float(qp);
-
-    // Work items: chunks of one tensor-wide step, or whole channels (each with its own step).
-    const int64_t inner = channels == 1 ? kChunk : (n == 0 ? 0 : n / channels);
-    const int64_t items = channels == 1 ? (n + kChunk - 1) / kChunk : channels;
+    const WorkItems items(vc.numel(), sc.numel());
     if (stats == nullptr) {
-        at::parallel_for(0, items, grainFor(inner), [&](int64_t b, int64_t e) {
-            for (int64_t c = b; c < e; ++c) {
-                const int64_t begin = c * inner, len = std::min(inner, n - begin);
-                forwardKernel(pv + begin, po + begin, len, ps[channels == 1 ? 0 : c], fqn, fqp);
-            }
+        items.forEach([&](int64_t, int64_t begin, int64_t len, int64_t k) {
+            forwardKernel(pv + begin, po + begin, len, ps[k], fqn, fqp);
         });
     } else {
         const bool reluReference = stats->reluReference;
-        std::vector<double> err(std::size_t(items), 0.0);
-        std::vector<int64_t> clip(std::size_t(items), 0);
-        at::parallel_for(0, items, grainFor(inner), [&](int64_t b, int64_t e) {
-            for (int64_t c = b; c < e; ++c) {
-                const int64_t begin = c * inner, len = std::min(inner, n - begin);
-                forwardStatsKernel(pv + begin, po + begin, len, ps[channels == 1 ? 0 : c], fqn, fqp,
-                                   reluReference, err[c], clip[c]);
-            }
+        std::vector<double> err(std::size_t(items.count), 0.0);
+        std::vector<int64_t> clip(std::size_t(items.count), 0);
+        items.forEach([&](int64_t c, int64_t begin, int64_t len, int64_t k) {
+            forwardStatsKernel(pv + begin, po + begin, len, ps[k], fqn, fqp, reluReference, err[c],
+                               clip[c]);
         });
-        *stats = LsqStats{};
-        stats->reluReference = reluReference;
-        for (int64_t c = 0; c < items; ++c) {
-            stats->sumSquaredError += err[c];
-            stats->clipped += clip[c];
-        }
-        stats->count = n;
+        storeStats(stats, reluReference, err, clip, items.n);
     }
     ctx->save_for_backward({vc, sc});
     ctx->saved_data["qn"] = qn;
@@ -230,40 +273,18 @@ torch::autograd::variable_list LsqFunction::backward(torch::autograd::AutogradCo
     const float qp = float(ctx->saved_data["qp"].toDouble());
     const double g = ctx->saved_data["g"].toDouble();
     const torch::Tensor go = gradOutputs[0].contiguous();
-
-    const int64_t n = v.numel();
-    const int64_t channels = s.numel();
     torch::Tensor gv = torch::empty_like(v);
     const float* pv = v.data_ptr<float>();
     const float* pgo = go.data_ptr<float>();
     const float* ps = s.data_ptr<float>();
     float* pgv = gv.data_ptr<float>();
-
-    const int64_t inner = channels == 1 ? kChunk : (n == 0 ? 0 : n / channels);
-    const int64_t items = channels == 1 ? (n + kChunk - 1) / kChunk : channels;
-    std::vector<double> partial(std::size_t(items), 0.0);
-    at::parallel_for(0, items, grainFor(inner), [&](int64_t b, int64_t e) {
-        for (int64_t c = b; c < e; ++c) {
-            const int64_t begin = c * inner, len = std::min(inner, n - begin);
-            partial[c] = backwardKernel(pv + begin, pgo + begin, pgv + begin, len,
-                                        ps[channels == 1 ? 0 : c], qn, qp);
-        }
+    const WorkItems items(v.numel(), s.numel());
+    std::vector<double> partial(std::size_t(items.count), 0.0);
+    items.forEach([&](int64_t c, int64_t begin, int64_t len, int64_t k) {
+        partial[c] = backwardKernel(pv + begin, pgo + begin, pgv + begin, len, ps[k], qn, qp);
     });
-    torch::Tensor gs = torch::empty_like(s);
-    float* pgs = gs.data_ptr<float>();
-    if (channels == 1) {
-        double total = 0.0;
-        for (double p : partial) {
-            total += p;
-        }
-        pgs[0] = float(total * g);
-    } else {
-        for (int64_t c = 0; c < channels; ++c) {
-            pgs[c] = float(partial[c] * g);
-        }
-    }
     return {gv.view(gradOutputs[0].sizes()),
-            gs,
+            stepGradient(partial, s, g),
             torch::Tensor(),
             torch::Tensor(),
             torch::Tensor(),
@@ -275,23 +296,18 @@ void fillNoise(torch::Tensor& out, uint64_t key, bool normal) {
                 "fillNoise: a contiguous float32 CPU tensor expected");
     TORCH_CHECK(out.numel() < (int64_t(1) << 32), "fillNoise: at most 2^32 elements");
     float* p = out.data_ptr<float>();
-    const int64_t n = out.numel();
     const uint32_t k1 = uint32_t(key), k2 = uint32_t(key >> 32);
-    const int64_t items = (n + kChunk - 1) / kChunk;
-    at::parallel_for(0, items, grainFor(kChunk), [&](int64_t b, int64_t e) {
-        for (int64_t c = b; c < e; ++c) {
-            const int64_t begin = c * kChunk, end = std::min(n, begin + kChunk);
-            uniformNoiseKernel(p, begin, end, k1);
-            if (!normal) {
-                continue;
-            }
-            // Box-Muller: the uniform draw gives the angle, a second stream the radius.
-            constexpr float kPi = 3.14159265358979323846f;
-            for (int64_t i = begin; i < end; ++i) {
-                const uint32_t h = mix32(uint32_t(i) * 0x9E3779B9u + k2);
-                const float u = 1.0f - float(h >> 8) * (1.0f / 16777216.0f);  // (0, 1]
-                p[i] = std::sqrt(-2.0f * std::log(u)) * std::cos(kPi * p[i]);
-            }
+    WorkItems(out.numel(), 1).forEach([&](int64_t, int64_t begin, int64_t len, int64_t) {
+        uniformNoiseKernel(p, begin, begin + len, k1);
+        if (!normal) {
+            return;
+        }
+        // Box-Muller: the uniform draw gives the angle, a second stream the radius.
+        constexpr float kPi = 3.14159265358979323846f;
+        for (int64_t i = begin; i < begin + len; ++i) {
+            const uint32_t h = mix32(uint32_t(i) * 0x9E3779B9u + k2);
+            const float u = 1.0f - float(h >> 8) * (1.0f / 16777216.0f);  // (0, 1]
+            p[i] = std::sqrt(-2.0f * std::log(u)) * std::cos(kPi * p[i]);
         }
     });
 }
@@ -301,44 +317,26 @@ torch::Tensor NoisyLsqFunction::forward(torch::autograd::AutogradContext* ctx,
                                         const torch::Tensor& xi, double qn, double qp,
                                         double gradScale, double lambda, bool halfStep,
                                         bool reluReference, LsqStats* stats) {
-    TORCH_CHECK(v.scalar_type() == torch::kFloat && s.scalar_type() == torch::kFloat &&
-                    xi.scalar_type() == torch::kFloat,
-                "LSQ: float32 tensors expected");
-    TORCH_CHECK(v.device().is_cpu(), "LSQ: the fused kernel runs on CPU tensors");
-    TORCH_CHECK(xi.sizes() == v.sizes(), "LSQ noise: the draw must have the input's shape");
+    checkInputs(v, s);
+    TORCH_CHECK(xi.scalar_type() == torch::kFloat && xi.sizes() == v.sizes(),
+                "LSQ noise: the draw must be float32 with the input's shape");
     const torch::Tensor vc = v.contiguous();
     const torch::Tensor sc = s.detach().contiguous();
     const torch::Tensor xc = xi.detach().contiguous();
-    const int64_t n = vc.numel();
-    const int64_t channels = sc.numel();
-    TORCH_CHECK(channels == 1 || (vc.dim() >= 1 && vc.size(0) == channels),
-                "LSQ: step size must have 1 element or one per channel (dim 0); got ", channels,
-                " for a tensor of shape ", vc.sizes());
     torch::Tensor out = torch::empty_like(vc);
     const float* pv = vc.data_ptr<float>();
     const float* px = xc.data_ptr<float>();
     const float* ps = sc.data_ptr<float>();
     float* po = out.data_ptr<float>();
-    const int64_t inner = channels == 1 ? kChunk : (n == 0 ? 0 : n / channels);
-    const int64_t items = channels == 1 ? (n + kChunk - 1) / kChunk : channels;
-    std::vector<double> err(std::size_t(items), 0.0);
-    std::vector<int64_t> clip(std::size_t(items), 0);
-    at::parallel_for(0, items, grainFor(inner), [&](int64_t b, int64_t e) {
-        for (int64_t c = b; c < e; ++c) {
-            const int64_t begin = c * inner, len = std::min(inner, n - begin);
-            noisyForwardKernel(pv + begin, px + begin, po + begin, len, ps[channels == 1 ? 0 : c],
-                               float(qn), float(qp), float(lambda), halfStep, reluReference, err[c],
-                               clip[c]);
-        }
+    const WorkItems items(vc.numel(), sc.numel());
+    std::vector<double> err(std::size_t(items.count), 0.0);
+    std::vector<int64_t> clip(std::size_t(items.count), 0);
+    items.forEach([&](int64_t c, int64_t begin, int64_t len, int64_t k) {
+        noisyForwardKernel(pv + begin, px + begin, po + begin, len, ps[k], float(qn), float(qp),
+                           float(lambda), halfStep, reluReference, err[c], clip[c]);
     });
     if (stats) {
-        *stats = LsqStats{};
-        stats->reluReference = reluReference;
-        for (int64_t c = 0; c < items; ++c) {
-            stats->sumSquaredError += err[c];
-            stats->clipped += clip[c];
-        }
-        stats->count = n;
+        storeStats(stats, reluReference, err, clip, items.n);
     }
     ctx->save_for_backward({vc, sc, xc});
     ctx->saved_data["qn"] = qn;
@@ -363,40 +361,20 @@ torch::autograd::variable_list NoisyLsqFunction::backward(
     const bool halfStep = ctx->saved_data["half"].toBool();
     const bool relu = ctx->saved_data["relu"].toBool();
     const torch::Tensor go = gradOutputs[0].contiguous();
-    const int64_t n = v.numel();
-    const int64_t channels = s.numel();
     torch::Tensor gv = torch::empty_like(v);
     const float* pv = v.data_ptr<float>();
     const float* px = xi.data_ptr<float>();
     const float* pgo = go.data_ptr<float>();
     const float* ps = s.data_ptr<float>();
     float* pgv = gv.data_ptr<float>();
-    const int64_t inner = channels == 1 ? kChunk : (n == 0 ? 0 : n / channels);
-    const int64_t items = channels == 1 ? (n + kChunk - 1) / kChunk : channels;
-    std::vector<double> partial(std::size_t(items), 0.0);
-    at::parallel_for(0, items, grainFor(inner), [&](int64_t b, int64_t e) {
-        for (int64_t c = b; c < e; ++c) {
-            const int64_t begin = c * inner, len = std::min(inner, n - begin);
-            partial[c] =
-                noisyBackwardKernel(pv + begin, px + begin, pgo + begin, pgv + begin, len,
-                                    ps[channels == 1 ? 0 : c], qn, qp, lambda, halfStep, relu);
-        }
+    const WorkItems items(v.numel(), s.numel());
+    std::vector<double> partial(std::size_t(items.count), 0.0);
+    items.forEach([&](int64_t c, int64_t begin, int64_t len, int64_t k) {
+        partial[c] = noisyBackwardKernel(pv + begin, px + begin, pgo + begin, pgv + begin, len,
+                                         ps[k], qn, qp, lambda, halfStep, relu);
     });
-    torch::Tensor gs = torch::empty_like(s);
-    float* pgs = gs.data_ptr<float>();
-    if (channels == 1) {
-        double total = 0.0;
-        for (double p : partial) {
-            total += p;
-        }
-        pgs[0] = float(total * g);
-    } else {
-        for (int64_t c = 0; c < channels; ++c) {
-            pgs[c] = float(partial[c] * g);
-        }
-    }
     return {gv.view(gradOutputs[0].sizes()),
-            gs,
+            stepGradient(partial, s, g),
             torch::Tensor(),
             torch::Tensor(),
             torch::Tensor(),
