@@ -1,5 +1,6 @@
 #include "engine/analysis/Sharpness.h"
 
+#include "engine/analysis/AnalysisModel.h"
 #include "engine/analysis/SharpnessCore.h"
 #include "engine/data/Datasets.h"
 #include "engine/io/Safetensors.h"
@@ -157,62 +158,25 @@ SharpnessReport measureSharpness(const std::string& checkpoint, const SharpnessO
         }
     }
     for (const auto& m : options.modes) {
-        if (m != "float" && m != "dequantized" && m != "quantize-after") {
-            throw std::invalid_argument("unknown sharpness mode '" + m +
-                                        "' (float, dequantized or quantize-after)");
-        }
+        checkMode(m);
     }
     if (!(options.rho > 0.0) || !(options.eps > 0.0) || options.rhoSteps < 1 ||
         options.epsSteps < 1 || options.samples < 1 || options.batchSize < 1) {
         throw std::invalid_argument(
             "sharpness options: rho, eps, steps, samples and batch size must be positive");
     }
-    std::string specJson, stepText;
-    try {
-        const io::SafetensorsFile file = io::SafetensorsFile::load(checkpoint);
-        auto it = file.metadata().find("spec");
-        if (it == file.metadata().end()) {
-            throw std::runtime_error(
-                checkpoint + ": no run spec in its metadata (not a Quantscape checkpoint?)");
-        }
-        specJson = it->second;
-        auto st = file.metadata().find("step");
-        stepText = st == file.metadata().end() ? "0" : st->second;
-    } catch (const io::FormatError& e) {
-        throw std::runtime_error(std::string("cannot read checkpoint: ") + e.what());
-    }
-    session::RunSpec spec;
-    try {
-        spec = session::RunSpec::fromJson(specJson);
-    } catch (const session::SpecError& e) {
-        throw std::runtime_error(checkpoint + ": its run spec is not usable: " + e.what());
-    }
-    if (!options.dataPath.empty()) {
-        spec.data.path = options.dataPath;
-    }
+    const CheckpointSpec source = readCheckpointSpec(checkpoint, options.dataPath);
     SharpnessReport report;
     report.checkpoint = checkpoint;
-    report.method = spec.method.name;
-    try {
-        report.step = std::stoll(stepText);
-    } catch (const std::logic_error&) {
-        throw std::runtime_error(checkpoint + ": metadata 'step' is not a number");
-    }
-    std::vector<std::string> modes = options.modes;
-    if (modes.empty()) {
-        modes = spec.isQuantized() ? std::vector<std::string>{"dequantized", "quantize-after"}
-                                   : std::vector<std::string>{"float"};
-    }
+    report.method = source.spec.method.name;
+    report.step = source.step;
+    const std::vector<std::string> modes =
+        options.modes.empty() ? defaultModes(source.spec) : options.modes;
 
     engine::applyThreadCount(options.threads);
     torch::manual_seed(options.seed);
-    const data::ImageSet trainRaw = data::readSplit(spec.data, true);
-    const data::Normalization norm = data::normalizationFor(spec.data.dataset, trainRaw);
-    const data::TensorSet subset = data::toTensors(trainRaw, norm, options.samples, options.seed);
+    const data::TensorSet subset = analysisSubset(source.spec, true, options.samples, options.seed);
     const int64_t n = subset.size();
-    if (n < 1) {
-        throw std::runtime_error("the training split of " + spec.data.dataset + " is empty");
-    }
 
     int totalPasses = 0;
     for (const auto& m : options.measures) {
@@ -223,28 +187,8 @@ SharpnessReport measureSharpness(const std::string& checkpoint, const SharpnessO
     std::string phase;
 
     for (const std::string& mode : modes) {
-        models::ResNet model = train::buildModel(spec, trainRaw.channels, trainRaw.numClasses);
-        train::loadModelWeights(*model, checkpoint);
-        model->eval();
-        const auto layers = model->quantLayers();
-        if (mode != "quantize-after") {
-            // Dequantized: the weights hold Q(w) and are perturbed as floats (activations stay
-            // quantized as the model runs); float: the latent w, no quantizer at all.
-            torch::NoGradGuard noGrad;
-            for (auto& [path, layer] : layers) {
-                if (mode == "dequantized" && layer->weightQuantizer()) {
-                    const torch::Tensor q =
-                        layer->weightQuantizer()->forward(layer->quantWeight()).detach();
-                    layer->quantWeight().copy_(q);
-                }
-                layer->setBypass(true, mode == "float");
-            }
-        }
-        const train::ParamGroups groups = train::splitParameters(*model, layers);
-        const std::vector<torch::Tensor>& params = groups.weights;
-        for (const auto& s : groups.steps) {
-            s.set_requires_grad(false);  // step sizes are never perturbed
-        }
+        models::ResNet model = loadAnalysisModel(source, mode, subset);
+        const std::vector<torch::Tensor> params = perturbedParameters(*model).tensors;
         const LossFunction loss = [&](bool withGrad) {
             for (const auto& p : params) {
                 p.mutable_grad() = torch::Tensor();

@@ -8,12 +8,12 @@
 
 namespace qs::train {
 
-namespace {
-
 bool isQuantizerParameter(const std::string& name) {
     return name.find("weight_quantizer.") != std::string::npos ||
            name.find("input_quantizer.") != std::string::npos;
 }
+
+namespace {
 
 bool isBatchNormBuffer(const std::string& name) {
     auto endsWith = [&](const char* suffix) {

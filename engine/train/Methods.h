@@ -25,8 +25,12 @@ struct ParamGroups {
     std::vector<torch::Tensor> steps;  ///< quantizer step sizes (and noise tempering's kappa)
 };
 
-/// Splits a model's parameters by name: "...weight_quantizer.*" and "...input_quantizer.*" are
-/// step-size parameters; `layers` maps a quantized layer's path to the layer.
+/// True for a quantizer's own parameters (step sizes, noise tempering's kappa), by path:
+/// "...weight_quantizer.*" and "...input_quantizer.*".
+bool isQuantizerParameter(const std::string& name);
+
+/// Splits a model's trainable parameters with isQuantizerParameter; `layers` maps a quantized
+/// layer's path to the layer.
 ParamGroups splitParameters(torch::nn::Module& model,
                             const std::vector<std::pair<std::string, quant::QuantLayer*>>& layers);
 
