@@ -36,6 +36,24 @@ long long Args::integer(const std::string& option) {
     return v;
 }
 
+double Args::real(const std::string& option) {
+    const std::string text = value(option);
+    try {
+        std::size_t used = 0;
+        const double v = std::stod(text, &used);
+        if (used == text.size()) {
+            return v;
+        }
+    } catch (const std::logic_error&) {
+    }
+    throw UsageError(option + " needs a number (got \"" + text + "\")");
+}
+
+std::atomic<bool>& interrupted() {
+    static std::atomic<bool> flag{false};
+    return flag;
+}
+
 std::string dataHome() {
     if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
         return std::string(xdg) + "/quantscape";

@@ -1,6 +1,7 @@
 // Small helpers of quantscape-cli: argument reading, default paths, text tables.
 #pragma once
 
+#include <atomic>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,11 +24,15 @@ public:
     /// The value after an option, e.g. value("--db") after "--db" was read.
     std::string value(const std::string& option);
     long long integer(const std::string& option);
+    double real(const std::string& option);
 
 private:
     std::vector<std::string> m_args;
     std::size_t m_pos = 0;
 };
+
+/// Set by the SIGINT/SIGTERM handler; long jobs poll it and cancel.
+std::atomic<bool>& interrupted();
 
 /// $XDG_DATA_HOME/quantscape (default ~/.local/share/quantscape).
 std::string dataHome();

@@ -1,4 +1,5 @@
 // quantscape-cli: train runs headless, list presets, browse the run store.
+#include "app/cli/AnalysisCommands.h"
 #include "app/cli/CliSupport.h"
 #include "app/cli/ProgressPrinter.h"
 #include "engine/analysis/Sharpness.h"
@@ -54,10 +55,8 @@ Exit codes: 0 done, 1 the run failed or was cancelled, 2 bad usage or spec, 3 ba
 or store.
 )";
 
-std::atomic<bool> g_interrupted{false};
-
 void onSignal(int) {
-    g_interrupted = true;
+    cli::interrupted() = true;
 }
 
 struct TrainOptions {
@@ -85,7 +84,7 @@ session::Finished runJob(const std::function<void(session::Session&)>& launch) {
     bool cancelSent = false;
     while (session.isRunning()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        if (g_interrupted && !cancelSent) {
+        if (cli::interrupted() && !cancelSent) {
             printer.finishLine();
             std::cerr << "interrupted: cancelling after the current step...\n";
             session.cancel();
@@ -255,19 +254,6 @@ int cmdDemo(cli::Args& args) {
     return 0;
 }
 
-double realOption(cli::Args& args, const std::string& option) {
-    const std::string text = args.value(option);
-    try {
-        std::size_t used = 0;
-        const double v = std::stod(text, &used);
-        if (used == text.size()) {
-            return v;
-        }
-    } catch (const std::logic_error&) {
-    }
-    throw UsageError(option + " needs a number (got \"" + text + "\")");
-}
-
 int cmdSharpness(cli::Args& args) {
     std::string dbPath = cli::defaultDbPath();
     std::string checkpoint;
@@ -297,11 +283,11 @@ int cmdSharpness(cli::Args& args) {
             }
             o.modes = m == "auto" ? std::vector<std::string>{} : std::vector<std::string>{m};
         } else if (a == "--rho") {
-            o.rho = realOption(args, a);
+            o.rho = args.real(a);
         } else if (a == "--steps") {
             o.rhoSteps = int(args.integer(a));
         } else if (a == "--eps") {
-            o.eps = realOption(args, a);
+            o.eps = args.real(a);
         } else if (a == "--eps-steps") {
             o.epsSteps = int(args.integer(a));
         } else if (a == "--samples") {
@@ -343,7 +329,7 @@ int cmdSharpness(cli::Args& args) {
     const auto report = analysis::measureSharpness(
         checkpoint, o,
         [&](const std::string& phase, double fraction) {
-            cancel = g_interrupted.load();
+            cancel = cli::interrupted().load();
             std::ostringstream line;
             line << "\r" << phase << ": " << int(fraction * 100.0 + 0.5) << "%   ";
             if (line.str() != lastLine) {
@@ -545,6 +531,15 @@ int main(int argc, char** argv) {
         }
         if (command == "sharpness") {
             return cmdSharpness(args);
+        }
+        if (command == "landscape") {
+            return cli::cmdLandscape(args);
+        }
+        if (command == "hessian") {
+            return cli::cmdHessian(args);
+        }
+        if (command == "allocate") {
+            return cli::cmdAllocate(args);
         }
         if (command == "presets") {
             return cmdPresets(args);

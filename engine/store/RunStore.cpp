@@ -39,7 +39,8 @@ struct Migration {
 //   a value worth recording, so NULL reads back as NaN.
 // - metrics and layer_states have one row per (run, step, key/layer): a run resumed from an
 //   earlier checkpoint re-logs those steps and the newer value replaces the older one.
-// - landscapes.grid_values holds the grid (values is an SQL keyword).
+// - landscapes.loss_values/acc_values are ny x nx little-endian float64 blobs, x fastest; a NaN
+//   loss marks a pending point (not computed yet), so a computation resumes where it stopped.
 constexpr Migration kMigrations[] = {
     {1, R"sql(
 CREATE TABLE runs (
@@ -125,6 +126,58 @@ CREATE TABLE sharpness (
     created_at TEXT NOT NULL
 );
 CREATE INDEX sharpness_run ON sharpness(run_id);
+)sql"},
+    // Version 3: loss landscapes as resumable computations (the v1 table was never written:
+    // it is replaced), Hessian figures with their per-layer traces and sensitivities.
+    {3, R"sql(
+DROP TABLE landscapes;
+CREATE TABLE landscapes (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER REFERENCES runs(id) ON DELETE CASCADE,
+    checkpoint TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    nx INTEGER NOT NULL,
+    ny INTEGER NOT NULL,
+    x_min REAL NOT NULL,
+    x_max REAL NOT NULL,
+    y_min REAL NOT NULL,
+    y_max REAL NOT NULL,
+    directions_seed INTEGER NOT NULL,
+    samples INTEGER NOT NULL,
+    options_json TEXT NOT NULL,
+    status TEXT NOT NULL,
+    loss_values BLOB NOT NULL,
+    acc_values BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX landscapes_run_step ON landscapes(run_id, step);
+CREATE TABLE hessian (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER REFERENCES runs(id) ON DELETE CASCADE,
+    checkpoint TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    mode TEXT NOT NULL,
+    samples INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    trace_samples INTEGER NOT NULL,
+    eigenvalues_json TEXT NOT NULL,
+    trace REAL,
+    trace_se REAL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX hessian_run ON hessian(run_id);
+CREATE TABLE hessian_layers (
+    hessian_id INTEGER NOT NULL REFERENCES hessian(id) ON DELETE CASCADE,
+    layer TEXT NOT NULL,
+    params INTEGER NOT NULL,
+    trace REAL,
+    trace_se REAL,
+    omega_json TEXT NOT NULL,
+    PRIMARY KEY (hessian_id, layer)
+);
 )sql"},
 };
 

@@ -569,7 +569,7 @@ void TestRunStore::schemaVersionAndJournalMode() {
     QCOMPARE(raw.integer("PRAGMA user_version"), int64_t(RunStore::currentSchemaVersion()));
     QCOMPARE(raw.text("PRAGMA journal_mode"), std::string("wal"));
     for (const char* table : {"runs", "metrics", "layer_states", "final_metrics", "landscapes",
-                              "artifacts", "sharpness"}) {
+                              "artifacts", "sharpness", "hessian", "hessian_layers"}) {
         QVERIFY2(raw.integer(std::string("SELECT count(*) FROM sqlite_master WHERE type = "
                                          "'table' AND name = '") +
                              table + "'") == 1,
@@ -581,7 +581,8 @@ void TestRunStore::schemaVersionAndJournalMode() {
 }
 
 void TestRunStore::migratesVersion1AndKeepsItsRuns() {
-    // A version-1 file (before the sharpness table) with a run in it.
+    // A version-1 file (before the sharpness, Hessian and resumable landscape tables) with a
+    // run in it.
     int64_t id = 0;
     {
         auto store = RunStore::open(m_path);
@@ -590,7 +591,15 @@ void TestRunStore::migratesVersion1AndKeepsItsRuns() {
     }
     {
         RawDb raw(m_path);
-        raw.exec("DROP TABLE sharpness");
+        for (const char* table : {"sharpness", "hessian_layers", "hessian", "landscapes"}) {
+            raw.exec(std::string("DROP TABLE ") + table);
+        }
+        raw.exec(
+            "CREATE TABLE landscapes (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL "
+            "REFERENCES runs(id) ON DELETE CASCADE, step INTEGER NOT NULL, kind TEXT NOT NULL, "
+            "nx INTEGER NOT NULL, ny INTEGER NOT NULL, grid_values BLOB NOT NULL, "
+            "directions_seed INTEGER NOT NULL, mode TEXT NOT NULL, created_at TEXT NOT NULL)");
+        raw.exec("CREATE INDEX landscapes_run_step ON landscapes(run_id, step)");
         raw.exec("PRAGMA user_version = 1");
     }
     auto store = RunStore::open(m_path);
