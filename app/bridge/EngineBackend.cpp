@@ -452,7 +452,6 @@ QMap<QString, QString> EngineBackend::versions() const {
     out.insert(QStringLiteral("Quantscape"), QStringLiteral(QS_VERSION));
     out.insert(QStringLiteral("Qt"), QString::fromLatin1(qVersion()));
     out.insert(QStringLiteral("SQLite"), QString::fromLatin1(sqlite3_libversion()));
-    out.insert(QStringLiteral("VTK"), QStringLiteral("not yet used"));
     QString torch = QStringLiteral("see quantscape-cli --version");
     try {
         const auto engine = session::engineVersions();

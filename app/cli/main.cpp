@@ -43,6 +43,29 @@ Commands:
           [--json]                  rho-ball and epsilon sharpness of a stored checkpoint
                                     (ALGORITHMS.md section 6); recorded in the store, with a
                                     run's figures also among its final metrics
+  hessian --run RUN_ID | --checkpoint FILE [--db PATH] [--mode float|dequantized|quantize-after|
+          auto] [--samples N] [--batch-size B] [--top-k K] [--trace-samples N] [--bits 2,3,4,8]
+          [--seed S] [--data DIR] [--threads N] [--json]
+                                    top Hessian eigenvalues, Hutchinson traces per layer and
+                                    sensitivities Omega(b) (ALGORITHMS.md section 5); recorded
+                                    in the store
+  allocate --run RUN_ID | --checkpoint FILE [--db PATH] (--budget-mb X | --budget-ratio R |
+          --avg-bits B) [--bitops-budget G] [--bits 2,3,4,8] [--frontier] [--spec-out FILE]
+          [--json]                  mixed-precision weight bits from the newest stored Hessian
+                                    report (computed when none); --spec-out writes a spec for
+                                    train --spec
+  landscape --run RUN_ID | --checkpoint FILE [--db PATH] [--directions random|hessian|
+          interpolation] [--other FILE | --other-run RUN_ID] [--grid NX[xNY]] [--range A:B[,C:D]]
+          [--mode float|dequantized|quantize-after|auto] [--samples N] [--split train|test]
+          [--seed S] [--batch-size B] [--data DIR] [--threads N] [--parallel auto|points|
+          intra-op] [--vtp FILE] [--json]
+                                    loss landscape f(a, b) = L(w + a dx + b dy) on a grid
+                                    (ALGORITHMS.md section 7), coarse to fine; recorded in the
+                                    store as it goes; --vtp writes it for ParaView
+  landscape --resume LANDSCAPE_ID [--db PATH] [--threads N] [--parallel ...] [--vtp FILE]
+          [--json]                  compute the pending points of an unfinished landscape
+  landscape --list [--run RUN_ID] [--db PATH] [--json]
+                                    stored landscapes
   presets [--show NAME]             list the built-in presets, or print one as a spec file
   runs list [--json] [--db PATH]    every run in the store, newest first
   runs show RUN_ID [--json] [--db PATH]

@@ -283,12 +283,22 @@ torch::autograd::variable_list LsqFunction::backward(torch::autograd::AutogradCo
     items.forEach([&](int64_t c, int64_t begin, int64_t len, int64_t k) {
         partial[c] = backwardKernel(pv + begin, pgo + begin, pgv + begin, len, ps[k], qn, qp);
     });
-    return {gv.view(gradOutputs[0].sizes()),
-            stepGradient(partial, s, g),
-            torch::Tensor(),
-            torch::Tensor(),
-            torch::Tensor(),
-            torch::Tensor()};
+    torch::Tensor inputGrad = gv.view(gradOutputs[0].sizes());
+    if (torch::GradMode::is_enabled() && gradOutputs[0].requires_grad()) {
+        // create_graph (Hessian-vector products): the input gradient must stay a function of the
+        // incoming one, go times the in-range mask, which the kernel yields for go = 1.
+        const torch::Tensor ones = torch::ones_like(v);
+        torch::Tensor mask = torch::empty_like(v);
+        const float* pones = ones.data_ptr<float>();
+        float* pmask = mask.data_ptr<float>();
+        items.forEach([&](int64_t, int64_t begin, int64_t len, int64_t k) {
+            backwardKernel(pv + begin, pones + begin, pmask + begin, len, ps[k], qn, qp);
+        });
+        inputGrad = gradOutputs[0] * mask.view(gradOutputs[0].sizes());
+    }
+    return {inputGrad,       stepGradient(partial, s, g),
+            torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor()};
 }
 
 void fillNoise(torch::Tensor& out, uint64_t key, bool normal) {

@@ -2,6 +2,8 @@
 // (at most about ten a second) on the worker thread. Torch-free and Qt-free.
 #pragma once
 
+#include "engine/store/RunStore.h"
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -87,8 +89,15 @@ struct Finished {
     std::string checkpoint;  ///< path of the final checkpoint, if any
 };
 
-using Event =
-    std::variant<StepMetrics, LayerStates, EpochEval, LogLine, Progress, Finished, WeightHistogram>;
+/// A loss landscape of the model at the end of an epoch (RunSpec analysis.landscape): the whole
+/// surface, recorded by the run recorder (which sets its run id).
+struct LandscapeSnapshot {
+    int epoch = 0;
+    store::LandscapeRow surface;
+};
+
+using Event = std::variant<StepMetrics, LayerStates, EpochEval, LogLine, Progress, Finished,
+                           WeightHistogram, LandscapeSnapshot>;
 
 /// A burst of events in the order they happened.
 struct EventBatch {

@@ -16,6 +16,7 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 void RunRecorder::onEvents(const EventBatch& batch) {
     std::vector<store::MetricRow> metrics;
     std::vector<store::LayerStateRow> layers;
+    std::vector<const LandscapeSnapshot*> landscapes;
     const Finished* finished = nullptr;
     for (const Event& event : batch.events) {
         std::visit(Overloaded{
@@ -45,8 +46,10 @@ void RunRecorder::onEvents(const EventBatch& batch) {
                            }
                            m_phase = p.phase;
                        },
-                       [&](const Finished& f) { finished = &f; }, [](const LogLine&) {},
+                       [&](const Finished& f) { finished = &f; },
+                       [](const LogLine&) {},
                        [](const WeightHistogram&) {},  // a view, not part of the record
+                       [&](const LandscapeSnapshot& l) { landscapes.push_back(&l); },
                    },
                    event);
     }
@@ -55,6 +58,11 @@ void RunRecorder::onEvents(const EventBatch& batch) {
     }
     if (!layers.empty()) {
         m_store.appendLayerStates(m_runId, layers);
+    }
+    for (const LandscapeSnapshot* l : landscapes) {
+        store::LandscapeRow row = l->surface;
+        row.runId = m_runId;
+        m_store.addLandscape(row);
     }
     if (finished) {
         if (!finished->finalMetrics.empty()) {

@@ -245,6 +245,15 @@ json toJsonTree(const RunSpec& s) {
           {"gamma", s.optim.gamma},
           {"warmup_epochs", s.optim.warmupEpochs},
           {"epochs", s.optim.epochs}}},
+        {"analysis",
+         {{"landscape",
+           {{"epochs", s.analysis.landscape.epochs},
+            {"nx", s.analysis.landscape.nx},
+            {"ny", s.analysis.landscape.ny},
+            {"range", s.analysis.landscape.range},
+            {"samples", s.analysis.landscape.samples},
+            {"mode", s.analysis.landscape.mode},
+            {"seed", s.analysis.landscape.seed}}}}},
         {"init_checkpoint", s.initCheckpoint},
         {"seed", s.seed},
         {"threads", s.threads},
@@ -365,6 +374,21 @@ RunSpec fromJsonTree(const json& root) {
         o.read("gamma", s.optim.gamma);
         o.read("warmup_epochs", s.optim.warmupEpochs);
         o.read("epochs", s.optim.epochs);
+        o.finish();
+    }
+    if (const json* a = r.child("analysis")) {
+        ObjectReader o(*a, "analysis");
+        if (const json* l = o.child("landscape")) {
+            ObjectReader c(*l, "analysis.landscape");
+            c.read("epochs", s.analysis.landscape.epochs);
+            c.read("nx", s.analysis.landscape.nx);
+            c.read("ny", s.analysis.landscape.ny);
+            c.read("range", s.analysis.landscape.range);
+            c.read("samples", s.analysis.landscape.samples);
+            c.read("mode", s.analysis.landscape.mode);
+            c.read("seed", s.analysis.landscape.seed);
+            c.finish();
+        }
         o.finish();
     }
     r.read("init_checkpoint", s.initCheckpoint);
@@ -541,6 +565,28 @@ void RunSpec::validate() const {
     }
     if (optim.nesterov && optim.optimizer == "sgd" && optim.momentum == 0.0) {
         throw SpecError("optim.nesterov", "Nesterov momentum needs optim.momentum > 0");
+    }
+    const LandscapeSnapshotSpec& land = analysis.landscape;
+    for (std::size_t i = 0; i < land.epochs.size(); ++i) {
+        const std::string f = "analysis.landscape.epochs[" + std::to_string(i) + "]";
+        if (!trains()) {
+            throw SpecError(f, method.name + " does not train: it has no epochs to snapshot");
+        }
+        requireRange(f, land.epochs[i], 1, optim.epochs);
+        if (i > 0 && land.epochs[i] <= land.epochs[i - 1]) {
+            throw SpecError(f, "epochs must be strictly increasing");
+        }
+    }
+    requireRange("analysis.landscape.nx", land.nx, 1, 1001);
+    requireRange("analysis.landscape.ny", land.ny, 1, 1001);
+    if (!(land.range > 0.0) || land.range > 1000.0) {
+        throw SpecError("analysis.landscape.range",
+                        "must be in (0, 1000] (got " + show(land.range) + ")");
+    }
+    requireRange("analysis.landscape.samples", land.samples, int64_t(1), int64_t(10000000));
+    if (!land.mode.empty()) {
+        requireOneOf("analysis.landscape.mode", land.mode,
+                     {"float", "dequantized", "quantize-after"});
     }
     requireRange("threads", threads, 0, 1024);
     requireRange("log_every", logEvery, 1, 1000000);

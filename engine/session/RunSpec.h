@@ -117,6 +117,24 @@ struct MethodSpec {
     DistillSpec distill;
 };
 
+/// Loss landscapes of the model at the end of chosen epochs (ALGORITHMS.md section 7), stored
+/// with the run and its step. Every snapshot uses the same recipe (seed, grid, subset), so the
+/// surfaces of one run are comparable over training.
+struct LandscapeSnapshotSpec {
+    std::vector<int> epochs;  ///< 1-based epochs after which one is computed; empty: none
+    int nx = 21;              ///< grid points along x
+    int ny = 21;              ///< grid points along y (1: a 1D curve)
+    double range = 1.0;       ///< both axes run from -range to range
+    int64_t samples = 500;    ///< fixed seeded subset of the training split
+    std::string mode;         ///< float|dequantized|quantize-after; empty: the model's default
+    uint64_t seed = 123;      ///< random directions and subset
+};
+
+/// Analyses the trainer runs during training.
+struct AnalysisSpec {
+    LandscapeSnapshotSpec landscape;
+};
+
 /// Version of the spec format this code writes and reads.
 inline constexpr int kRunSpecVersion = 1;
 
@@ -128,6 +146,7 @@ struct RunSpec {
     MethodSpec method;
     QuantSpec quant;
     OptimSpec optim;
+    AnalysisSpec analysis;
     /// Warm start: a safetensors checkpoint, or "run:NAME" for the newest finished run of that
     /// name in the run store (resolved by Session::start).
     std::string initCheckpoint;

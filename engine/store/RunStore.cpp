@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <nlohmann/json.hpp>
+
 #include <errno.h>
 #include <signal.h>
 #include <sys/types.h>
@@ -12,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <utility>
@@ -975,6 +978,153 @@ std::vector<SharpnessRow> RunStore::sharpness(int64_t runId) const {
     return rows;
 }
 
+namespace {
+
+constexpr const char* kLandscapeColumns =
+    "id, run_id, checkpoint, step, kind, mode, nx, ny, x_min, x_max, y_min, y_max, "
+    "directions_seed, samples, options_json, status, loss_values, acc_values, created_at, "
+    "updated_at";
+
+/// Refuses values that do not fill the grid: a reader could not place them.
+void checkLandscapeValues(const std::string& path, const std::string& what, int64_t nx, int64_t ny,
+                          const std::vector<double>& loss, const std::vector<double>& accuracy) {
+    if (nx < 1 || ny < 1) {
+        throw StoreError(path + ": " + what + ": the grid must have nx, ny >= 1 (got " +
+                         std::to_string(nx) + " x " + std::to_string(ny) + ")");
+    }
+    const auto expected = static_cast<size_t>(nx * ny);
+    if (loss.size() != expected || accuracy.size() != expected) {
+        throw StoreError(path + ": " + what + ": " + std::to_string(loss.size()) + " losses and " +
+                         std::to_string(accuracy.size()) + " accuracies for a " +
+                         std::to_string(nx) + " x " + std::to_string(ny) + " grid");
+    }
+}
+
+LandscapeRow readLandscape(const Statement& stmt, const std::string& path,
+                           const std::string& what) {
+    LandscapeRow row;
+    row.id = stmt.integer(0);
+    row.runId = stmt.isNull(1) ? 0 : stmt.integer(1);
+    row.checkpoint = stmt.text(2);
+    row.step = stmt.integer(3);
+    row.kind = stmt.text(4);
+    row.mode = stmt.text(5);
+    row.nx = stmt.smallInteger(6);
+    row.ny = stmt.smallInteger(7);
+    row.xMin = stmt.real(8);
+    row.xMax = stmt.real(9);
+    row.yMin = stmt.real(10);
+    row.yMax = stmt.real(11);
+    row.seed = uint64_t(stmt.integer(12));
+    row.samples = stmt.integer(13);
+    row.optionsJson = stmt.text(14);
+    row.status = stmt.text(15);
+    row.loss = stmt.doubles(16);
+    row.accuracy = stmt.doubles(17);
+    row.createdAt = stmt.text(18);
+    row.updatedAt = stmt.text(19);
+    checkLandscapeValues(path, what + ": bad row " + std::to_string(row.id), row.nx, row.ny,
+                         row.loss, row.accuracy);
+    return row;
+}
+
+}  // namespace
+
+int64_t RunStore::addLandscape(const LandscapeRow& row) {
+    ConnectionLock lock(m_db);
+    const std::string what = "cannot record a landscape";
+    checkLandscapeValues(m_path, what, row.nx, row.ny, row.loss, row.accuracy);
+    Transaction tx(m_db, m_path, Transaction::Kind::Write, what);
+    Statement insert(
+        m_db, m_path,
+        "INSERT INTO landscapes (run_id, checkpoint, step, kind, mode, nx, ny, x_min, x_max, "
+        "y_min, y_max, directions_seed, samples, options_json, status, loss_values, acc_values, "
+        "created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+        "?18, ?18)",
+        what);
+    if (row.runId > 0) {
+        insert.bind(1, row.runId);
+    } else {
+        insert.bindNull(1);
+    }
+    insert.bind(2, row.checkpoint);
+    insert.bind(3, row.step);
+    insert.bind(4, row.kind);
+    insert.bind(5, row.mode);
+    insert.bind(6, int64_t(row.nx));
+    insert.bind(7, int64_t(row.ny));
+    insert.bindDouble(8, row.xMin);
+    insert.bindDouble(9, row.xMax);
+    insert.bindDouble(10, row.yMin);
+    insert.bindDouble(11, row.yMax);
+    insert.bind(12, int64_t(row.seed));
+    insert.bind(13, row.samples);
+    insert.bind(14, row.optionsJson);
+    insert.bind(15, row.status);
+    insert.bindBlob(16, encodeDoubles(row.loss));
+    insert.bindBlob(17, encodeDoubles(row.accuracy));
+    insert.bind(18, nowUtc());
+    insert.step();
+    const int64_t id = sqlite3_last_insert_rowid(m_db);
+    tx.commit();
+    return id;
+}
+
+void RunStore::updateLandscape(int64_t id, const std::string& newStatus,
+                               const std::vector<double>& loss,
+                               const std::vector<double>& accuracy) {
+    ConnectionLock lock(m_db);
+    const std::string what = "cannot update landscape " + std::to_string(id);
+    Transaction tx(m_db, m_path, Transaction::Kind::Write, what);
+    {
+        Statement grid(m_db, m_path, "SELECT nx, ny FROM landscapes WHERE id = ?1", what);
+        grid.bind(1, id);
+        if (!grid.step()) {
+            throw StoreError(m_path + ": " + what + ": no such landscape");
+        }
+        checkLandscapeValues(m_path, what, grid.integer(0), grid.integer(1), loss, accuracy);
+    }
+    Statement update(m_db, m_path,
+                     "UPDATE landscapes SET status = ?1, loss_values = ?2, acc_values = ?3, "
+                     "updated_at = ?4 WHERE id = ?5",
+                     what);
+    update.bind(1, newStatus);
+    update.bindBlob(2, encodeDoubles(loss));
+    update.bindBlob(3, encodeDoubles(accuracy));
+    update.bind(4, nowUtc());
+    update.bind(5, id);
+    update.step();
+    tx.commit();
+}
+
+std::optional<LandscapeRow> RunStore::landscape(int64_t id) const {
+    ConnectionLock lock(m_db);
+    const std::string what = "cannot read landscape " + std::to_string(id);
+    const std::string sql =
+        std::string("SELECT ") + kLandscapeColumns + " FROM landscapes WHERE id = ?1";
+    Statement select(m_db, m_path, sql.c_str(), what);
+    select.bind(1, id);
+    if (!select.step()) {
+        return std::nullopt;
+    }
+    return readLandscape(select, m_path, what);
+}
+
+std::vector<LandscapeRow> RunStore::landscapes(int64_t runId) const {
+    ConnectionLock lock(m_db);
+    const std::string what = "cannot read the landscapes of run " + std::to_string(runId);
+    const std::string sql = std::string("SELECT ") + kLandscapeColumns +
+                            " FROM landscapes WHERE ?1 <= 0 OR run_id = ?1 ORDER BY id";
+    Statement select(m_db, m_path, sql.c_str(), what);
+    select.bind(1, runId);
+    std::vector<LandscapeRow> rows;
+    while (select.step()) {
+        rows.push_back(readLandscape(select, m_path, what));
+    }
+    return rows;
+}
+
 std::vector<LayerStateRow> RunStore::layerStates(int64_t runId, int64_t step) const {
     ConnectionLock lock(m_db);
     const std::string what = "cannot read the layer states of run " + std::to_string(runId);
@@ -1013,6 +1163,196 @@ int64_t RunStore::lastLayerStateStep(int64_t runId) const {
         return -1;
     }
     return select.integer(0);
+}
+
+namespace {
+
+constexpr const char* kHessianColumns =
+    "id, run_id, checkpoint, step, mode, samples, seed, trace_samples, eigenvalues_json, trace, "
+    "trace_se, created_at";
+
+/// Parses a JSON column written by addHessian; anything else is a bad row naming the file.
+nlohmann::json parseJsonColumn(const std::string& path, const std::string& what, const char* column,
+                               const std::string& text) {
+    try {
+        return nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        throw StoreError(path + ": " + what + ": bad row: column " + column +
+                         " is not JSON: " + e.what());
+    }
+}
+
+HessianRow readHessian(const Statement& stmt, const std::string& path, const std::string& what) {
+    HessianRow row;
+    row.id = stmt.integer(0);
+    row.runId = stmt.isNull(1) ? 0 : stmt.integer(1);
+    row.checkpoint = stmt.text(2);
+    row.step = stmt.integer(3);
+    row.mode = stmt.text(4);
+    row.samples = stmt.integer(5);
+    row.seed = uint64_t(stmt.integer(6));
+    row.traceSamples = stmt.smallInteger(7);
+    const nlohmann::json eig = parseJsonColumn(path, what, "eigenvalues_json", stmt.text(8));
+    if (!eig.is_array()) {
+        throw StoreError(path + ": " + what + ": bad row: eigenvalues_json is not an array");
+    }
+    for (const auto& v : eig) {
+        if (!v.is_number()) {
+            throw StoreError(path + ": " + what + ": bad row: eigenvalues_json holds a non-number");
+        }
+        row.eigenvalues.push_back(v.get<double>());
+    }
+    row.trace = stmt.real(9);
+    row.traceSe = stmt.real(10);
+    row.createdAt = stmt.text(11);
+    return row;
+}
+
+HessianLayerRow readHessianLayer(const Statement& stmt, const std::string& path,
+                                 const std::string& what) {
+    HessianLayerRow row;
+    row.layer = stmt.text(0);
+    row.params = stmt.integer(1);
+    row.trace = stmt.real(2);
+    row.traceSe = stmt.real(3);
+    const nlohmann::json j = parseJsonColumn(path, what, "omega_json", stmt.text(4));
+    const auto bad = [&](const std::string& problem) {
+        return StoreError(path + ": " + what + ": bad row: omega_json of layer " + row.layer + " " +
+                          problem);
+    };
+    if (!j.is_object() || !j.contains("omega") || !j["omega"].is_object() || !j.contains("macs") ||
+        !j["macs"].is_number_integer()) {
+        throw bad("is not {\"omega\": {bits: value}, \"macs\": integer}");
+    }
+    row.macs = j["macs"].get<int64_t>();
+    for (const auto& [key, value] : j["omega"].items()) {
+        int bits = 0;
+        try {
+            std::size_t used = 0;
+            bits = std::stoi(key, &used);
+            if (used != key.size()) {
+                throw std::invalid_argument(key);
+            }
+        } catch (const std::logic_error&) {
+            throw bad("has a bit-width key that is not a number: '" + key + "'");
+        }
+        // NaN is written as null by the JSON writer and comes back as NaN.
+        if (!value.is_number() && !value.is_null()) {
+            throw bad("has a non-number at bits " + key);
+        }
+        row.omega[bits] =
+            value.is_null() ? std::numeric_limits<double>::quiet_NaN() : value.get<double>();
+    }
+    return row;
+}
+
+/// Reports matching `where` (bound by `bind`), oldest first, each with its layers, read in one
+/// snapshot.
+std::vector<HessianRow> selectHessian(sqlite3* db, const std::string& path, const char* where,
+                                      const std::function<void(Statement&)>& bind,
+                                      const std::string& what) {
+    Transaction tx(db, path, Transaction::Kind::Read, what);
+    std::vector<HessianRow> rows;
+    {
+        const std::string sql = std::string("SELECT ") + kHessianColumns + " FROM hessian WHERE " +
+                                where + " ORDER BY id";
+        Statement select(db, path, sql.c_str(), what);
+        bind(select);
+        while (select.step()) {
+            rows.push_back(readHessian(select, path, what));
+        }
+    }
+    Statement layers(db, path,
+                     "SELECT layer, params, trace, trace_se, omega_json FROM hessian_layers "
+                     "WHERE hessian_id = ?1 ORDER BY rowid",
+                     what);
+    for (HessianRow& row : rows) {
+        layers.bind(1, row.id);
+        while (layers.step()) {
+            row.layers.push_back(readHessianLayer(layers, path, what));
+        }
+        layers.reset();
+    }
+    tx.commit();
+    return rows;
+}
+
+}  // namespace
+
+int64_t RunStore::addHessian(const HessianRow& row) {
+    ConnectionLock lock(m_db);
+    const std::string what = "cannot record a Hessian report";
+    Transaction tx(m_db, m_path, Transaction::Kind::Write, what);
+    int64_t id = 0;
+    {
+        Statement insert(m_db, m_path,
+                         "INSERT INTO hessian (run_id, checkpoint, step, mode, samples, seed, "
+                         "trace_samples, eigenvalues_json, trace, trace_se, created_at) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                         what);
+        if (row.runId > 0) {
+            insert.bind(1, row.runId);
+        } else {
+            insert.bindNull(1);
+        }
+        insert.bind(2, row.checkpoint);
+        insert.bind(3, row.step);
+        insert.bind(4, row.mode);
+        insert.bind(5, row.samples);
+        insert.bind(6, int64_t(row.seed));
+        insert.bind(7, int64_t(row.traceSamples));
+        insert.bind(8, nlohmann::json(row.eigenvalues).dump());
+        insert.bindDouble(9, row.trace);
+        insert.bindDouble(10, row.traceSe);
+        insert.bind(11, nowUtc());
+        insert.step();
+        id = sqlite3_last_insert_rowid(m_db);
+    }
+    Statement insert(m_db, m_path,
+                     "INSERT INTO hessian_layers (hessian_id, layer, params, trace, trace_se, "
+                     "omega_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     what);
+    for (const HessianLayerRow& layer : row.layers) {
+        nlohmann::json omega = nlohmann::json::object();
+        for (const auto& [bits, value] : layer.omega) {
+            omega[std::to_string(bits)] = value;
+        }
+        insert.bind(1, id);
+        insert.bind(2, layer.layer);
+        insert.bind(3, layer.params);
+        insert.bindDouble(4, layer.trace);
+        insert.bindDouble(5, layer.traceSe);
+        insert.bind(6, nlohmann::json{{"omega", omega}, {"macs", layer.macs}}.dump());
+        insert.step();
+        insert.reset();
+    }
+    tx.commit();
+    return id;
+}
+
+std::vector<HessianRow> RunStore::hessianReports(int64_t runId) const {
+    ConnectionLock lock(m_db);
+    return selectHessian(
+        m_db, m_path, "run_id = ?1", [&](Statement& s) { s.bind(1, runId); },
+        "cannot read the Hessian reports of run " + std::to_string(runId));
+}
+
+std::vector<HessianRow> RunStore::hessianReportsForCheckpoint(const std::string& checkpoint) const {
+    ConnectionLock lock(m_db);
+    return selectHessian(
+        m_db, m_path, "checkpoint = ?1", [&](Statement& s) { s.bind(1, checkpoint); },
+        "cannot read the Hessian reports of " + checkpoint);
+}
+
+std::optional<HessianRow> RunStore::hessianReport(int64_t id) const {
+    ConnectionLock lock(m_db);
+    std::vector<HessianRow> rows = selectHessian(
+        m_db, m_path, "id = ?1", [&](Statement& s) { s.bind(1, id); },
+        "cannot read Hessian report " + std::to_string(id));
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    return std::move(rows.front());
 }
 
 std::string RunStore::integrityCheck() const {

@@ -89,6 +89,58 @@ struct SharpnessRow {
     std::string createdAt;
 };
 
+/// One loss landscape (ALGORITHMS.md section 7): losses on a grid around a checkpoint, stored
+/// while it is computed so that an unfinished one resumes where it stopped.
+struct LandscapeRow {
+    int64_t id = 0;
+    int64_t runId = 0;  ///< 0: a checkpoint outside any recorded run
+    std::string checkpoint;
+    int64_t step = 0;              ///< training step of the checkpoint
+    std::string kind;              ///< directions: "random" | "hessian" | "interpolation"
+    std::string mode;              ///< "float" | "dequantized" | "quantize-after"
+    int nx = 0;                    ///< grid points along x
+    int ny = 0;                    ///< grid points along y; 1: a 1D curve along x
+    double xMin = 0.0;             ///< x of the first column
+    double xMax = 0.0;             ///< x of the last column
+    double yMin = 0.0;             ///< y of the first row (0 for a 1D curve)
+    double yMax = 0.0;             ///< y of the last row (0 for a 1D curve)
+    uint64_t seed = 0;             ///< seed of the random directions and the evaluation subset
+    int64_t samples = 0;           ///< images in the evaluation subset
+    std::string optionsJson;       ///< the options that recompute the same directions (resume)
+    std::string status;            ///< status::kRunning, kCancelled, kFinished or kFailed
+    std::vector<double> loss;      ///< ny x nx mean losses, x fastest; NaN = not computed yet
+    std::vector<double> accuracy;  ///< same layout; NaN = not computed yet
+    std::string createdAt;
+    std::string updatedAt;
+};
+
+/// One quantizable layer of a Hessian report (ALGORITHMS.md section 5).
+struct HessianLayerRow {
+    std::string layer;   ///< parameter path, e.g. "layer1.0.conv1"
+    int64_t params = 0;  ///< weight elements
+    int64_t macs = 0;    ///< multiply-accumulates per sample (kept in omega_json as "macs")
+    double trace = 0.0;  ///< Tr of the weight's Hessian block; NaN: not computed
+    double traceSe = 0.0;
+    std::map<int, double> omega;  ///< bits -> Omega (kept in omega_json as "omega")
+};
+
+/// One Hessian report of a checkpoint: top eigenvalues, trace and per-layer figures.
+struct HessianRow {
+    int64_t id = 0;
+    int64_t runId = 0;  ///< 0: a checkpoint outside any recorded run
+    std::string checkpoint;
+    int64_t step = 0;
+    std::string mode;  ///< "float" | "dequantized" | "quantize-after"
+    int64_t samples = 0;
+    uint64_t seed = 0;
+    int traceSamples = 0;  ///< 0: no trace computed
+    std::vector<double> eigenvalues;
+    double trace = 0.0;  ///< NaN: not computed
+    double traceSe = 0.0;
+    std::vector<HessianLayerRow> layers;  ///< forward order
+    std::string createdAt;
+};
+
 /// Example:
 ///   auto store = qs::store::RunStore::open("/tmp/runs.sqlite");
 ///   int64_t id = store->createRun("demo", specJson, "{}");
@@ -141,6 +193,27 @@ public:
     int64_t addSharpness(const SharpnessRow& row);
     /// Sharpness figures of a run, oldest first.
     std::vector<SharpnessRow> sharpness(int64_t runId) const;
+
+    /// Records a landscape (runId 0: not attached to a run); loss and accuracy must hold
+    /// nx * ny values each. Returns its id.
+    int64_t addLandscape(const LandscapeRow& row);
+    /// Replaces a landscape's status and values in one transaction (values as in addLandscape).
+    void updateLandscape(int64_t id, const std::string& status, const std::vector<double>& loss,
+                         const std::vector<double>& accuracy);
+    /// One landscape; nullopt when no row has this id. Throws StoreError for a row whose value
+    /// blobs do not hold nx * ny values.
+    std::optional<LandscapeRow> landscape(int64_t id) const;
+    /// Landscapes of a run (runId <= 0: every landscape), oldest first.
+    std::vector<LandscapeRow> landscapes(int64_t runId) const;
+
+    /// Records a Hessian report and its layer rows in one transaction; returns its id.
+    int64_t addHessian(const HessianRow& row);
+    /// Hessian reports of a run (layers included), oldest first.
+    std::vector<HessianRow> hessianReports(int64_t runId) const;
+    /// Hessian reports of a checkpoint file, by the path they were recorded with, oldest first.
+    std::vector<HessianRow> hessianReportsForCheckpoint(const std::string& checkpoint) const;
+    /// One report; nullopt when no row has this id.
+    std::optional<HessianRow> hessianReport(int64_t id) const;
 
     /// Runs `PRAGMA integrity_check`; returns "ok" or the first problem.
     std::string integrityCheck() const;

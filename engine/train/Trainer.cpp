@@ -1,11 +1,13 @@
 #include "engine/train/Trainer.h"
 
+#include "engine/analysis/Landscape.h"
 #include "engine/io/TensorIO.h"
 #include "engine/train/Methods.h"
 #include "engine/util/Threads.h"
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -443,6 +445,46 @@ private:
     std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
 };
 
+/// The loss landscape of an epoch's checkpoint (the model as it is at the end of that epoch),
+/// posted for the run recorder. Runs between epochs, never inside the step loop; a cancel stops
+/// it after the points in progress (the stored surface resumes with `landscape --resume`); a
+/// failure is logged and training goes on.
+void snapshotLandscape(const RunSpec& spec, const TrainerContext& ctx, EventSink& sink,
+                       const std::string& checkpoint, int epoch, int threads) {
+    const session::LandscapeSnapshotSpec& l = spec.analysis.landscape;
+    analysis::LandscapeOptions o;
+    o.nx = l.nx;
+    o.ny = l.ny;
+    o.xMin = o.yMin = -l.range;
+    o.xMax = o.yMax = l.range;
+    o.samples = l.samples;
+    o.mode = l.mode;
+    o.seed = l.seed;
+    analysis::LandscapeExecution exec;
+    exec.threads = threads;
+    const std::string what = "landscape after epoch " + std::to_string(epoch);
+    sink.post(session::LogLine{session::LogLevel::Info, what + ": " + std::to_string(l.nx) + "x" +
+                                                            std::to_string(l.ny) + " points on " +
+                                                            std::to_string(l.samples) + " images"});
+    const Clock clock;
+    try {
+        const analysis::LandscapeSurface s = analysis::computeLandscape(
+            checkpoint, o, nullptr, 0, exec,
+            [&](const analysis::LandscapePoints& p) {
+                sink.post(session::Progress{"landscape", epoch, spec.optim.epochs,
+                                            int64_t(p.fraction * 1000.0), 1000, clock.seconds(),
+                                            -1.0});
+            },
+            ctx.control ? &ctx.control->cancel : nullptr);
+        sink.post(session::LandscapeSnapshot{epoch, s});
+        sink.post(session::LogLine{session::LogLevel::Info, what + ": " + s.status + " in " +
+                                                                formatSeconds(clock.seconds())});
+    } catch (const std::exception& e) {
+        sink.post(session::LogLine{session::LogLevel::Warning, what + " failed: " + e.what()});
+    }
+    sink.flush();
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, quant::LayerQuantConfig>> layerConfigs(
@@ -854,6 +896,21 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                     std::to_string(lastEval.second) + " (" + formatSeconds(clock.seconds()) + ")");
             saveCheckpoint(epoch, lastEval);
             sink.flush();
+            const auto& snapshots = spec.analysis.landscape.epochs;
+            if (std::find(snapshots.begin(), snapshots.end(), epoch + 1) != snapshots.end()) {
+                if (ctx.runDir.empty()) {
+                    log(session::LogLevel::Warning,
+                        "no landscape after epoch " + std::to_string(epoch + 1) +
+                            ": it is computed from the epoch's checkpoint, and this run writes "
+                            "none");
+                } else {
+                    snapshotLandscape(spec, ctx, sink,
+                                      (fs::path(ctx.runDir) /
+                                       ("epoch-" + std::to_string(epoch + 1) + ".safetensors"))
+                                          .string(),
+                                      epoch + 1, threads);
+                }
+            }
         }
 
         result.status = cancelled ? "cancelled" : "finished";

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every benchmark and prints their tables (about 35 minutes on 2 cores).
+# Runs every benchmark and prints their tables (about 45 minutes on 2 cores).
 # Usage: tests/benchmarks/run_all.sh [BUILD_DIR] [THREADS]   (THREADS default: all cores)
 set -euo pipefail
 build=${1:-build}
@@ -35,3 +35,21 @@ echo "### accuracy (Fashion-MNIST, ResNet-20)"
 echo
 echo "### method comparison (ptq, lsq, squat, nt at W4A4, W3A3, W2A2; about 25 minutes)"
 "$bench/bench_methods" "$work/methods" "$threads"
+echo
+echo "### Hessian: per-layer Hutchinson traces, ours vs PyTorch Python (about 8 minutes)"
+# The float checkpoint of the method comparison above; 500 training images, 100 samples.
+"$bench/bench_hessian" "$work/methods/checkpoints/run-1/last.safetensors" "$threads" 500 100 \
+  "$work/hessian"
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  /usr/bin/python3 tests/benchmarks/hessian_pytorch.py \
+    "$work/methods/checkpoints/run-1/last.safetensors" "$work/hessian/subset.bin" "$threads" 100 \
+    250 "$work/hessian/ours.json"
+fi
+echo
+echo "### loss landscape: ResNet-20, 2,000 test images, coarse pass of a 41x41 grid (121 points),"
+echo "### both parallel strategies vs PyTorch Python on the same directions (about 25 minutes)"
+"$bench/bench_landscape" "$work/methods/checkpoints/run-1/last.safetensors" "$work/landscape" \
+  "$threads" 11
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  /usr/bin/python3 tests/benchmarks/landscape_pytorch.py "$work/landscape/landscape_bench.safetensors"
+fi

@@ -248,8 +248,9 @@ void TestEngineBackend::missingPathsNamesTheField_data() {
     QTest::newRow("reference to a run that is not there")
         << "TINY"
         << "run:demo-float"
-        << QStringList{"init_checkpoint: no finished run named 'demo-float' with a checkpoint in "
-                       "STORE (train it first, e.g. quantscape-cli train --preset demo-float)"};
+        << QStringList{
+               "init_checkpoint: no finished run named 'demo-float' with a checkpoint in "
+               "STORE (train it first, e.g. quantscape-cli train --preset demo-float)"};
     QTest::newRow("both missing") << "/nonexistent/d"
                                   << "/nonexistent/c.safetensors"
                                   << QStringList{"data.path: /nonexistent/d",
@@ -283,14 +284,13 @@ void TestEngineBackend::missingPathsNamesTheField() {
 void TestEngineBackend::versionsNameEveryLibrary() {
     const auto backend = makeBackend();
     const QMap<QString, QString> v = backend->versions();
-    QCOMPARE(v.keys(), (QStringList{"LibTorch", "Qt", "Quantscape", "SQLite", "VTK"}));
+    QCOMPARE(v.keys(), (QStringList{"LibTorch", "Qt", "Quantscape", "SQLite"}));
     QCOMPARE(v.value("Qt"), QString::fromLatin1(qVersion()));
     QCOMPARE(v.value("Quantscape"), QStringLiteral("0.1.0"));
     QVERIFY2(v.value("SQLite").startsWith(QStringLiteral("3.")), qPrintable(v.value("SQLite")));
     QVERIFY2(
         QRegularExpression(QStringLiteral("^\\d+\\.\\d+")).match(v.value("LibTorch")).hasMatch(),
         qPrintable(v.value("LibTorch")));
-    QCOMPARE(v.value("VTK"), QStringLiteral("not yet used"));
 }
 
 void TestEngineBackend::runStreamsSignalsAndIsRecorded() {

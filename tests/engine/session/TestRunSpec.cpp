@@ -76,6 +76,13 @@ RunSpec everyFieldSet() {
     s.threads = 2;
     s.logEvery = 5;
     s.stateEvery = 50;
+    s.analysis.landscape.epochs = {1, 12};
+    s.analysis.landscape.nx = 31;
+    s.analysis.landscape.ny = 1;
+    s.analysis.landscape.range = 0.25;
+    s.analysis.landscape.samples = 300;
+    s.analysis.landscape.mode = "quantize-after";
+    s.analysis.landscape.seed = 7;
     return s;
 }
 
@@ -142,6 +149,10 @@ private Q_SLOTS:
         QCOMPARE(back.optim.milestones, (std::vector<int>{3, 6, 9}));
         QCOMPARE(back.seed, std::numeric_limits<uint64_t>::max());
         QVERIFY(back.isQuantized());
+        QCOMPARE(back.analysis.landscape.epochs, (std::vector<int>{1, 12}));
+        QCOMPARE(back.analysis.landscape.range, 0.25);
+        QCOMPARE(back.analysis.landscape.mode, std::string("quantize-after"));
+        QCOMPARE(back.analysis.landscape.seed, uint64_t(7));
     }
 
     // Canonical JSON: every field written, -1 layer bits (keep default) left out.
@@ -149,9 +160,10 @@ private Q_SLOTS:
         const QJsonObject root = parsed(everyFieldSet());
         QStringList keys = root.keys();
         keys.sort();
-        QCOMPARE(keys,
-                 (QStringList{"data", "init_checkpoint", "log_every", "method", "model", "name",
-                              "optim", "quant", "seed", "state_every", "threads", "version"}));
+        QCOMPARE(keys, (QStringList{"analysis", "data", "init_checkpoint", "log_every", "method",
+                                    "model", "name", "optim", "quant", "seed", "state_every",
+                                    "threads", "version"}));
+        QCOMPARE(at(root, {"analysis", "landscape"}).toObject().size(), 7);
         QCOMPARE(root.value("model").toObject().size(), 3);
         QCOMPARE(root.value("data").toObject().size(), 9);
         QCOMPARE(root.value("quant").toObject().size(), 7);
@@ -550,6 +562,41 @@ private Q_SLOTS:
         QTest::newRow("state_every 0") << R"({"state_every": 0})"
                                        << "state_every"
                                        << "state_every: must be in [1, 1000000] (got 0)";
+        QTest::newRow("landscape epoch past the end")
+            << R"({"analysis": {"landscape": {"epochs": [1, 4]}}})"
+            << "analysis.landscape.epochs[1]"
+            << "analysis.landscape.epochs[1]: must be in [1, 3] (got 4)";
+        QTest::newRow("landscape epochs out of order")
+            << R"({"analysis": {"landscape": {"epochs": [2, 1]}}})"
+            << "analysis.landscape.epochs[1]"
+            << "analysis.landscape.epochs[1]: epochs must be strictly increasing";
+        QTest::newRow("landscape epochs of ptq")
+            << R"({"method": {"name": "ptq"}, "init_checkpoint": "f.safetensors",
+                  "analysis": {"landscape": {"epochs": [1]}}})"
+            << "analysis.landscape.epochs[0]"
+            << "analysis.landscape.epochs[0]: ptq does not train: it has no epochs to snapshot";
+        QTest::newRow("landscape grid 0") << R"({"analysis": {"landscape": {"nx": 0}}})"
+                                          << "analysis.landscape.nx"
+                                          << "analysis.landscape.nx: must be in [1, 1001] (got 0)";
+        QTest::newRow("landscape range 0") << R"({"analysis": {"landscape": {"range": 0}}})"
+                                           << "analysis.landscape.range"
+                                           << "analysis.landscape.range: must be in (0, 1000] "
+                                              "(got 0)";
+        QTest::newRow("landscape samples 0")
+            << R"({"analysis": {"landscape": {"samples": 0}}})"
+            << "analysis.landscape.samples"
+            << "analysis.landscape.samples: must be in [1, 10000000] (got 0)";
+        QTest::newRow("landscape mode") << R"({"analysis": {"landscape": {"mode": "both"}}})"
+                                        << "analysis.landscape.mode"
+                                        << "analysis.landscape.mode: must be one of float, "
+                                           "dequantized, quantize-after (got \"both\")";
+        QTest::newRow("landscape unknown field")
+            << R"({"analysis": {"landscape": {"directions": "hessian"}}})"
+            << "analysis.landscape.directions"
+            << "analysis.landscape.directions: unknown field";
+        QTest::newRow("unknown analysis") << R"({"analysis": {"hessian": {}}})"
+                                          << "analysis.hessian"
+                                          << "analysis.hessian: unknown field";
     }
     void rejects() {
         QFETCH(QString, json);
@@ -595,6 +642,9 @@ private Q_SLOTS:
             << R"({"threads": 1024, "data": {"crop_padding": 16, "batch_size": 65536},
                   "model": {"in_channels": 64}, "optim": {"lr": 10, "gamma": 1}})";
         QTest::newRow("largest seed") << R"({"seed": 18446744073709551615})";
+        QTest::newRow("landscape snapshots at the first and last epoch")
+            << R"({"analysis": {"landscape": {"epochs": [1, 3], "nx": 21, "ny": 1,
+                  "samples": 500, "mode": "float", "seed": 123, "range": 0.5}}})";
     }
     void accepts() {
         QFETCH(QString, json);
