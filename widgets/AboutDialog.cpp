@@ -1,5 +1,6 @@
 #include "widgets/AboutDialog.h"
 
+#include "visualization/LandscapeView.h"
 #include "widgets/Icons.h"
 
 #include <QDialogButtonBox>
@@ -33,8 +34,11 @@ AboutDialog::AboutDialog(const QMap<QString, QString>& versions, QWidget* parent
     text->setWordWrap(true);
     text->setTextFormat(Qt::RichText);
 
+    // The landscape view links VTK into this process: report the version it renders with.
+    QMap<QString, QString> shown = versions;
+    shown.insert(QStringLiteral("VTK"), vtkVersionText());
     QString rows;
-    for (auto it = versions.begin(); it != versions.end(); ++it) {
+    for (auto it = shown.begin(); it != shown.end(); ++it) {
         if (it.key() == QLatin1String("Quantscape") || it.key() == QLatin1String("Store")) {
             continue;
         }

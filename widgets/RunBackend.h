@@ -69,7 +69,8 @@ public:
     virtual bool measureSharpness(qint64 runId, QString* error) = 0;
     /// True from a successful measureSharpness() until its sharpnessMeasured/analysisFailed.
     virtual bool isAnalysing() const = 0;
-    /// Library versions for the About dialog: "Qt", "LibTorch", "SQLite", "VTK", "Quantscape".
+    /// Library versions for the About dialog: "Qt", "LibTorch", "SQLite", "Quantscape" (the
+    /// dialog adds VTK itself: the views, not the engine, link it).
     virtual QMap<QString, QString> versions() const = 0;
 
 Q_SIGNALS:

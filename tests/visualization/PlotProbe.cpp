@@ -69,6 +69,48 @@ QVector<Bars> bars(const PlotWidget& plot) {
     return out;
 }
 
+QVector<ErrorBars> errorBars(const PlotWidget& plot) {
+    QVector<ErrorBars> out;
+    QCustomPlot* p = plot.customPlot();
+    for (int i = 0; i < p->plottableCount(); ++i) {
+        auto* e = qobject_cast<QCPErrorBars*>(p->plottable(i));
+        if (e == nullptr) {
+            continue;
+        }
+        ErrorBars info;
+        info.name = e->name();
+        const QCPPlottableInterface1D* points =
+            e->dataPlottable() != nullptr ? e->dataPlottable()->interface1D() : nullptr;
+        const auto data = e->data();
+        for (int j = 0; j < data->size(); ++j) {
+            if (points != nullptr && j < points->dataCount()) {
+                info.keys.append(points->dataMainKey(j));
+                info.values.append(points->dataMainValue(j));
+            }
+            info.minus.append(data->at(j).errorMinus);
+            info.plus.append(data->at(j).errorPlus);
+        }
+        info.inLegend = p->legend->hasItemWithPlottable(e);
+        out.append(info);
+    }
+    return out;
+}
+
+QString axisLabel(const PlotWidget& plot, Axis axis) {
+    return axisOf(plot, axis)->label();
+}
+
+QStringList legendNames(const PlotWidget& plot) {
+    QStringList out;
+    QCPLegend* legend = plot.customPlot()->legend;
+    for (int i = 0; i < legend->itemCount(); ++i) {
+        if (auto* item = qobject_cast<QCPPlottableLegendItem*>(legend->item(i))) {
+            out.append(item->plottable()->name());
+        }
+    }
+    return out;
+}
+
 Range range(const PlotWidget& plot, Axis axis) {
     const QCPRange r = axisOf(plot, axis)->range();
     return Range{r.lower, r.upper};

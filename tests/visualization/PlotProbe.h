@@ -51,8 +51,23 @@ struct Bars {
     QPen selectedPen;
 };
 
+/// One QCPErrorBars: the data points it is attached to and its errors below and above them.
+struct ErrorBars {
+    QString name;
+    QVector<double> keys;
+    QVector<double> values;
+    QVector<double> minus;
+    QVector<double> plus;
+    bool inLegend = false;
+};
+
 QVector<Series> graphs(const PlotWidget& plot);
 QVector<Bars> bars(const PlotWidget& plot);
+QVector<ErrorBars> errorBars(const PlotWidget& plot);
+/// Label of an axis.
+QString axisLabel(const PlotWidget& plot, Axis axis);
+/// Names of the legend's entries, in order.
+QStringList legendNames(const PlotWidget& plot);
 Range range(const PlotWidget& plot, Axis axis);
 bool isLogarithmic(const PlotWidget& plot, Axis axis);
 /// Number of vertical/straight line items (QCPItemLine).

@@ -747,8 +747,7 @@ QMap<QString, QString> FakeBackend::versions() const {
     return {{QStringLiteral("Quantscape"), QStringLiteral("0.1.0")},
             {QStringLiteral("Qt"), QString::fromLatin1(qVersion())},
             {QStringLiteral("LibTorch"), QStringLiteral("1.13.1")},
-            {QStringLiteral("SQLite"), QStringLiteral("3.40.1")},
-            {QStringLiteral("VTK"), QStringLiteral("9.1.0")}};
+            {QStringLiteral("SQLite"), QStringLiteral("3.40.1")}};
 }
 
 qint64 FakeBackend::addStoredRun(RunData run) {

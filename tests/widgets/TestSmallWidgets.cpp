@@ -2,6 +2,7 @@
 // NotificationBar (shows, counts repeats, dismisses), Icons (every icon draws, disabled is paler),
 // FieldMarker (frames a widget and restores its tooltip) and EmptyStateWidget.
 #include "FakeBackend.h"
+#include "visualization/LandscapeView.h"
 #include "widgets/AboutDialog.h"
 #include "widgets/EmptyStateWidget.h"
 #include "widgets/FieldMarker.h"
@@ -128,7 +129,9 @@ void TestSmallWidgets::aboutListsVersions() {
     const QString text = about.versionsText();
     QVERIFY2(text.contains(QStringLiteral("LibTorch 1.13.1")), qPrintable(text));
     QVERIFY(text.contains(QStringLiteral("SQLite 3.40.1")));
-    QVERIFY(text.contains(QStringLiteral("VTK 9.1.0")));
+    // VTK is not the backend's to report: the dialog names the version the views render with.
+    QVERIFY2(text.contains(QStringLiteral("VTK ") + vtkVersionText()), qPrintable(text));
+    QVERIFY(vtkVersionText().startsWith(QStringLiteral("9.")));
     QVERIFY(text.contains(QStringLiteral("Qt ") + QString::fromLatin1(qVersion())));
     QCOMPARE(about.windowTitle(), QStringLiteral("About Quantscape"));
     bool title = false;
