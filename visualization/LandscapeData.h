@@ -20,8 +20,12 @@ struct LandscapeSurface {
     qint64 runId = 0;  ///< 0 for a loose checkpoint
     qint64 step = 0;   ///< training step of the evaluated checkpoint
     QString label;     ///< legend text, e.g. "LSQ W2A2"
-    QString kind;      ///< "random-2d", "random-1d", "interpolation", ...
+    QString kind;      ///< the directions: "random", "hessian" or "interpolation"
     QString mode;      ///< "float", "dequantized", "quantize-after"
+    /// "running" (being computed), "finished", "cancelled" or "interrupted" (resumable), "failed"
+    QString status;
+    quint64 seed = 0;  ///< seed of the random directions: snapshots with one seed are comparable
+    int samples = 0;   ///< images of the evaluation subset
     int nx = 0;
     int ny = 0;
     double xMin = -1.0;        ///< alpha of column 0

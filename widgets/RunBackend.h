@@ -4,6 +4,8 @@
 // may substitute a fake. Keeps widgets/ free of engine headers (DESIGN.md layering).
 #pragma once
 
+#include "visualization/LandscapeData.h"
+#include "visualization/SensitivityData.h"
 #include "visualization/ViewData.h"
 
 #include <QJsonObject>
@@ -18,6 +20,33 @@ struct SpecProblem {
     QString field;
     QString message;
     bool ok() const { return message.isEmpty(); }
+};
+
+/// A loss landscape to compute around a stored run's last checkpoint (ALGORITHMS.md section 7).
+struct LandscapeRequest {
+    /// "random" (seeded filter-normalised directions), "hessian" (top-2 eigenvectors) or
+    /// "interpolation" (1D, towards otherRunId's last checkpoint: w + alpha (w2 - w)).
+    QString directions = QStringLiteral("random");
+    qint64 otherRunId = 0;  ///< interpolation only
+    int nx = 21;
+    int ny = 21;  ///< 1: a 1D curve (always 1 for interpolation)
+    double xMin = -1.0;
+    double xMax = 1.0;
+    double yMin = -1.0;
+    double yMax = 1.0;
+    QString mode;       ///< "float", "dequantized", "quantize-after"; empty: the run's default
+    int samples = 500;  ///< images of the fixed evaluation subset (training split)
+    quint64 seed = 123;
+};
+
+/// A Hessian analysis of a stored run's last checkpoint (ALGORITHMS.md section 5).
+struct HessianRequest {
+    QString mode;  ///< empty: the run's default
+    int samples = 500;
+    int topK = 2;           ///< eigenvalues by power iteration
+    int traceSamples = 50;  ///< Hutchinson vectors for the per-layer traces
+    QVector<int> candidateBits{2, 3, 4, 8};
+    quint64 seed = 123;
 };
 
 struct PresetInfo {
@@ -69,6 +98,38 @@ public:
     virtual bool measureSharpness(qint64 runId, QString* error) = 0;
     /// True from a successful measureSharpness() until its sharpnessMeasured/analysisFailed.
     virtual bool isAnalysing() const = 0;
+
+    // --- landscapes and curvature (one analysis at a time, shared with measureSharpness) ---
+    /// Computes a landscape of the run's last checkpoint on the analysis worker, stored as it
+    /// goes. Returns false with *error set when it cannot start; otherwise landscapeStarted
+    /// follows (every point pending), then landscapePointsArrived batches and analysisProgress,
+    /// then landscapeFinished (also after cancelAnalysis(): the surface as far as it got,
+    /// resumable) or analysisFailed.
+    virtual bool computeLandscape(qint64 runId, const LandscapeRequest& request,
+                                  QString* error) = 0;
+    /// Continues an unfinished stored landscape (same directions, only its pending points), with
+    /// the same signals as computeLandscape().
+    virtual bool resumeLandscape(qint64 landscapeId, QString* error) = 0;
+    /// The stored landscapes of a run, oldest first: snapshots taken while it trained (same
+    /// directions at several steps) and analyses, finished or not; label and status filled.
+    virtual QVector<LandscapeSurface> landscapes(qint64 runId) const = 0;
+    /// Hessian eigenvalues, per-layer traces and Omega of the run's last checkpoint on the
+    /// analysis worker, recorded in the store; analysisProgress, then hessianAnalyzed or
+    /// analysisFailed.
+    virtual bool analyzeHessian(qint64 runId, const HessianRequest& request, QString* error) = 0;
+    /// The stored Hessian reports of a run, oldest first.
+    virtual QVector<HessianSummary> hessianReports(qint64 runId) const = 0;
+    /// The exact size-vs-Omega Pareto frontier of a stored report under its run's quantization
+    /// policy (first/last layers, residual ties), with the uniform allocations for comparison.
+    /// No points, and *error set, when it cannot be computed.
+    virtual ParetoFrontier paretoFrontier(qint64 hessianId, QString* error) const = 0;
+    /// The complete spec that trains an allocation (layer -> weight bits, as in a frontier
+    /// point) with LSQ from the report's checkpoint; empty with *error set when it cannot.
+    virtual QJsonObject allocationSpec(qint64 hessianId, const QMap<QString, int>& bits,
+                                       QString* error) const = 0;
+    /// Asks the running analysis to stop; a landscape keeps what it computed (resumable).
+    virtual void cancelAnalysis() = 0;
+
     /// Library versions for the About dialog: "Qt", "LibTorch", "SQLite", "Quantscape" (the
     /// dialog adds VTK itself: the views, not the engine, link it).
     virtual QMap<QString, QString> versions() const = 0;
@@ -88,6 +149,15 @@ Q_SIGNALS:
     void sharpnessMeasured(qint64 runId, const QVector<qs::ui::SharpnessPoint>& figures);
     /// An analysis failed or was cancelled; the message is ready to show.
     void analysisFailed(qint64 runId, const QString& message);
+    /// A landscape computation started: the stored surface, every point pending (NaN).
+    void landscapeStarted(const qs::ui::LandscapeSurface& surface);
+    /// Finished points of the landscape being computed, and the fraction of its grid done.
+    void landscapePointsArrived(const qs::ui::LandscapePoints& points, double fraction);
+    /// A landscape ended (finished, or cancelled with the points it got) or a training run took
+    /// a landscape snapshot: the surface as stored.
+    void landscapeFinished(const qs::ui::LandscapeSurface& surface);
+    /// A Hessian analysis ended and was recorded.
+    void hessianAnalyzed(const qs::ui::HessianSummary& summary);
     /// The set of runs in the store changed (a run started, ended, was renamed or deleted).
     void runsChanged();
 };

@@ -1,6 +1,7 @@
 #include "app/bridge/EngineBackend.h"
 
 #include "app/bridge/ViewConvert.h"
+#include "engine/analysis/MixedPrecision.h"
 #include "engine/analysis/Sharpness.h"
 #include "engine/session/ModelInfo.h"
 #include "engine/session/Presets.h"
@@ -17,6 +18,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <limits>
+#include <memory>
 
 namespace qs::app {
 
@@ -67,6 +70,8 @@ EngineBackend::EngineBackend(QString storePath, QString outDir, QObject* parent)
     connect(m_bridge.get(), &SessionBridge::progressChanged, this,
             &ui::RunBackend::progressChanged);
     connect(m_bridge.get(), &SessionBridge::logAppended, this, &ui::RunBackend::logAppended);
+    connect(m_bridge.get(), &SessionBridge::landscapeSnapshotTaken, this,
+            &EngineBackend::onLandscapeSnapshot);
     connect(m_bridge.get(), &SessionBridge::runFinished, this, &EngineBackend::onRunFinished);
 }
 
@@ -348,19 +353,19 @@ bool EngineBackend::deleteRun(qint64 runId, QString* error) {
 
 // --- analyses ---
 
-bool EngineBackend::measureSharpness(qint64 runId, QString* error) {
+std::string EngineBackend::analysisCheckpoint(qint64 runId, const QString& action,
+                                              QString* error) const {
     if (m_analysisRun != 0) {
-        setError(error, QStringLiteral(
-                            "the sharpness analysis of run %1 is in progress; wait for it to end")
+        setError(error, QStringLiteral("an analysis of run %1 is in progress; wait for it to end")
                             .arg(m_analysisRun));
-        return false;
+        return {};
     }
     if (m_currentRun != 0) {
-        setError(error, QStringLiteral("run %1 is training; measure sharpness after it ends")
-                            .arg(m_currentRun));
-        return false;
+        setError(
+            error,
+            QStringLiteral("run %1 is training; %2 after it ends").arg(m_currentRun).arg(action));
+        return {};
     }
-    std::string checkpoint;
     try {
         // Checked here, so that a run without a checkpoint is refused at once rather than
         // reported by the worker a moment later.
@@ -368,41 +373,43 @@ bool EngineBackend::measureSharpness(qint64 runId, QString* error) {
         const auto record = store->run(runId);
         if (!record) {
             setError(error, QStringLiteral("no run with id %1 in %2").arg(runId).arg(m_storePath));
-            return false;
+            return {};
         }
         if (isLive(record->status)) {
-            setError(error, QStringLiteral("run %1 is %2; measure sharpness after it ends")
+            setError(error, QStringLiteral("run %1 is %2; %3 after it ends")
                                 .arg(runId)
-                                .arg(toQString(record->status)));
-            return false;
+                                .arg(toQString(record->status))
+                                .arg(action));
+            return {};
         }
-        checkpoint = analysis::runCheckpoint(*store, runId);
+        return analysis::runCheckpoint(*store, runId);
     } catch (const std::exception& e) {
         setError(error, what(e));
-        return false;
+        return {};
     }
+}
+
+void EngineBackend::startAnalysis(qint64 runId, std::function<void()> body) {
     if (m_analysisThread.joinable()) {
         m_analysisThread.join();  // the previous worker has posted its end and is returning
     }
     m_analysisCancel = false;
     m_analysisRun = runId;
-    m_analysisThread =
-        std::thread([this, runId, checkpoint] { runSharpnessAnalysis(runId, checkpoint); });
-    return true;
+    m_analysisThread = std::thread(std::move(body));
 }
 
-void EngineBackend::runSharpnessAnalysis(qint64 runId, const std::string& checkpoint) {
+analysis::AnalysisProgress EngineBackend::progressPoster(qint64 runId) {
     // Runs on the analysis thread: only value copies go to this object, each posted with
     // Qt::QueuedConnection because its signals are received by widgets on the GUI thread.
     using Clock = std::chrono::steady_clock;
-    constexpr auto kProgressInterval = std::chrono::milliseconds(100);
-    Clock::time_point lastProgress = Clock::now() - kProgressInterval;
-    const analysis::AnalysisProgress progress = [&](const std::string& phase, double fraction) {
+    static constexpr auto kProgressInterval = std::chrono::milliseconds(100);
+    auto last = std::make_shared<Clock::time_point>(Clock::now() - kProgressInterval);
+    return [this, runId, last](const std::string& phase, double fraction) {
         const Clock::time_point now = Clock::now();
-        if (now - lastProgress < kProgressInterval && fraction < 1.0) {
+        if (now - *last < kProgressInterval && fraction < 1.0) {
             return;
         }
-        lastProgress = now;
+        *last = now;
         QMetaObject::invokeMethod(
             this,
             [this, runId, phase = toQString(phase), fraction] {
@@ -410,9 +417,32 @@ void EngineBackend::runSharpnessAnalysis(qint64 runId, const std::string& checkp
             },
             Qt::QueuedConnection);
     };
+}
+
+void EngineBackend::postFailure(qint64 runId, const QString& message) {
+    QMetaObject::invokeMethod(
+        this,
+        [this, runId, message] {
+            endAnalysis();
+            Q_EMIT analysisFailed(runId, message);
+        },
+        Qt::QueuedConnection);
+}
+
+bool EngineBackend::measureSharpness(qint64 runId, QString* error) {
+    const std::string checkpoint =
+        analysisCheckpoint(runId, QStringLiteral("measure sharpness"), error);
+    if (checkpoint.empty()) {
+        return false;
+    }
+    startAnalysis(runId, [this, runId, checkpoint] { runSharpnessAnalysis(runId, checkpoint); });
+    return true;
+}
+
+void EngineBackend::runSharpnessAnalysis(qint64 runId, const std::string& checkpoint) {
     try {
         const analysis::SharpnessReport report =
-            analysis::measureSharpness(checkpoint, {}, progress, &m_analysisCancel);
+            analysis::measureSharpness(checkpoint, {}, progressPoster(runId), &m_analysisCancel);
         const auto store = store::RunStore::open(m_storePath.toStdString());
         analysis::recordSharpness(*store, runId, report);
         QVector<ui::SharpnessPoint> points;
@@ -428,15 +458,331 @@ void EngineBackend::runSharpnessAnalysis(qint64 runId, const std::string& checkp
             },
             Qt::QueuedConnection);
     } catch (const std::exception& e) {
-        const QString message =
-            QStringLiteral("Sharpness of run %1: %2").arg(runId).arg(QString::fromUtf8(e.what()));
+        postFailure(runId, QStringLiteral("Sharpness of run %1: %2").arg(runId).arg(what(e)));
+    }
+}
+
+bool EngineBackend::computeLandscape(qint64 runId, const ui::LandscapeRequest& request,
+                                     QString* error) {
+    analysis::LandscapeOptions o;
+    o.directions = request.directions.toStdString();
+    o.nx = request.nx;
+    o.ny = request.directions == QLatin1String("interpolation") ? 1 : request.ny;
+    o.xMin = request.xMin;
+    o.xMax = request.xMax;
+    o.yMin = request.yMin;
+    o.yMax = request.yMax;
+    o.mode = request.mode.toStdString();
+    o.samples = request.samples;
+    o.seed = request.seed;
+    if (o.directions == "interpolation") {
+        try {
+            const auto store = store::RunStore::open(m_storePath.toStdString());
+            o.otherCheckpoint = analysis::runCheckpoint(*store, request.otherRunId);
+        } catch (const std::exception& e) {
+            setError(error, QStringLiteral("interpolation towards run %1: %2")
+                                .arg(request.otherRunId)
+                                .arg(what(e)));
+            return false;
+        }
+    }
+    const std::string checkpoint =
+        analysisCheckpoint(runId, QStringLiteral("compute its landscape"), error);
+    if (checkpoint.empty()) {
+        return false;
+    }
+    startAnalysis(runId, [this, runId, checkpoint, o] { runLandscape(runId, checkpoint, o, 0); });
+    return true;
+}
+
+bool EngineBackend::resumeLandscape(qint64 landscapeId, QString* error) {
+    qint64 runId = 0;
+    try {
+        const auto store = store::RunStore::open(m_storePath.toStdString());
+        const auto row = store->landscape(landscapeId);
+        if (!row) {
+            setError(
+                error,
+                QStringLiteral("no landscape with id %1 in %2").arg(landscapeId).arg(m_storePath));
+            return false;
+        }
+        if (row->status == store::status::kFinished) {
+            setError(error, QStringLiteral("landscape %1 is already complete").arg(landscapeId));
+            return false;
+        }
+        runId = row->runId;
+    } catch (const std::exception& e) {
+        setError(error, what(e));
+        return false;
+    }
+    if (m_analysisRun != 0 || m_currentRun != 0) {
+        setError(error, m_analysisRun != 0
+                            ? QStringLiteral("an analysis of run %1 is in progress; wait for it "
+                                             "to end")
+                                  .arg(m_analysisRun)
+                            : QStringLiteral("run %1 is training; resume the landscape after it "
+                                             "ends")
+                                  .arg(m_currentRun));
+        return false;
+    }
+    startAnalysis(runId > 0 ? runId : -landscapeId,
+                  [this, runId, landscapeId] { runLandscape(runId, {}, {}, landscapeId); });
+    return true;
+}
+
+void EngineBackend::runLandscape(qint64 runId, const std::string& checkpoint,
+                                 const analysis::LandscapeOptions& options, qint64 resumeId) {
+    // Finished points are coalesced into at most ~10 signals a second: a fine grid of a small
+    // model finishes rows faster than a view needs to redraw.
+    using Clock = std::chrono::steady_clock;
+    constexpr auto kInterval = std::chrono::milliseconds(100);
+    try {
+        const auto store = store::RunStore::open(m_storePath.toStdString());
+        QString runName;
+        if (const auto record = runId > 0 ? store->run(runId) : std::nullopt) {
+            runName = toQString(record->name);
+        }
+        const analysis::AnalysisProgress progress = progressPoster(runId);
+        bool started = false;
+        ui::LandscapePoints pending;
+        double fraction = 0.0;
+        Clock::time_point lastPost = Clock::now() - kInterval;
+        const auto post = [&] {
+            if (pending.points.isEmpty()) {
+                return;
+            }
+            QMetaObject::invokeMethod(
+                this,
+                [this, points = pending, fraction] {
+                    Q_EMIT landscapePointsArrived(points, fraction);
+                },
+                Qt::QueuedConnection);
+            pending.points.clear();
+            lastPost = Clock::now();
+        };
+        const auto announce = [&](const store::LandscapeRow& row) {
+            started = true;
+            QMetaObject::invokeMethod(
+                this,
+                [this, surface = toLandscapeSurface(row, runName)] {
+                    Q_EMIT landscapeStarted(surface);
+                },
+                Qt::QueuedConnection);
+        };
+        const analysis::LandscapeCallback onPoints = [&](const analysis::LandscapePoints& p) {
+            if (!started) {
+                // The engine created the stored row before its first point: announce it.
+                if (const auto row = store->landscape(p.id)) {
+                    announce(*row);
+                }
+            }
+            const ui::LandscapePoints converted = toLandscapePoints(p);
+            pending.id = converted.id;
+            pending.points += converted.points;
+            fraction = p.fraction;
+            progress("landscape", p.fraction);
+            if (Clock::now() - lastPost >= kInterval) {
+                post();
+            }
+        };
+        analysis::LandscapeSurface result;
+        if (resumeId > 0) {
+            if (const auto row = store->landscape(resumeId)) {
+                announce(*row);
+            }
+            result = analysis::resumeLandscape(*store, resumeId, {}, onPoints, &m_analysisCancel);
+        } else {
+            result = analysis::computeLandscape(checkpoint, options, store.get(), runId, {},
+                                                onPoints, &m_analysisCancel);
+        }
+        post();
         QMetaObject::invokeMethod(
             this,
-            [this, runId, message] {
+            [this, surface = toLandscapeSurface(result, runName)] {
                 endAnalysis();
-                Q_EMIT analysisFailed(runId, message);
+                Q_EMIT landscapeFinished(surface);
             },
             Qt::QueuedConnection);
+    } catch (const std::exception& e) {
+        postFailure(runId, QStringLiteral("Landscape: %1").arg(what(e)));
+    }
+}
+
+QVector<ui::LandscapeSurface> EngineBackend::landscapes(qint64 runId) const {
+    QVector<ui::LandscapeSurface> out;
+    try {
+        const auto store = store::RunStore::open(m_storePath.toStdString());
+        const auto record = store->run(runId);
+        const QString name = record ? toQString(record->name) : QString();
+        for (const store::LandscapeRow& row : store->landscapes(runId)) {
+            out.append(toLandscapeSurface(row, name));
+        }
+    } catch (const std::exception&) {
+    }
+    return out;
+}
+
+void EngineBackend::onLandscapeSnapshot(qint64 runId) {
+    const QVector<ui::LandscapeSurface> stored = landscapes(runId);
+    if (!stored.isEmpty()) {
+        Q_EMIT landscapeFinished(stored.last());
+    }
+}
+
+bool EngineBackend::analyzeHessian(qint64 runId, const ui::HessianRequest& request,
+                                   QString* error) {
+    analysis::HessianOptions o;
+    o.mode = request.mode.toStdString();
+    o.samples = request.samples;
+    o.topK = request.topK;
+    o.traceSamples = request.traceSamples;
+    o.candidateBits.assign(request.candidateBits.begin(), request.candidateBits.end());
+    o.seed = request.seed;
+    const std::string checkpoint =
+        analysisCheckpoint(runId, QStringLiteral("analyse its Hessian"), error);
+    if (checkpoint.empty()) {
+        return false;
+    }
+    startAnalysis(runId, [this, runId, checkpoint, o] { runHessian(runId, checkpoint, o); });
+    return true;
+}
+
+void EngineBackend::runHessian(qint64 runId, const std::string& checkpoint,
+                               const analysis::HessianOptions& options) {
+    try {
+        const analysis::HessianReport report =
+            analysis::analyzeHessian(checkpoint, options, progressPoster(runId), &m_analysisCancel);
+        const auto store = store::RunStore::open(m_storePath.toStdString());
+        const int64_t id = analysis::recordHessian(*store, runId, report);
+        const auto row = store->hessianReport(id);
+        if (!row) {
+            throw std::runtime_error("the recorded report " + std::to_string(id) +
+                                     " cannot be read back");
+        }
+        QMetaObject::invokeMethod(
+            this,
+            [this, summary = toHessianSummary(*row)] {
+                endAnalysis();
+                Q_EMIT hessianAnalyzed(summary);
+                Q_EMIT runsChanged();  // the run's final metrics gained hessian/... keys
+            },
+            Qt::QueuedConnection);
+    } catch (const std::exception& e) {
+        postFailure(runId, QStringLiteral("Hessian of run %1: %2").arg(runId).arg(what(e)));
+    }
+}
+
+QVector<ui::HessianSummary> EngineBackend::hessianReports(qint64 runId) const {
+    QVector<ui::HessianSummary> out;
+    try {
+        const auto store = store::RunStore::open(m_storePath.toStdString());
+        for (const store::HessianRow& row : store->hessianReports(runId)) {
+            out.append(toHessianSummary(row));
+        }
+    } catch (const std::exception&) {
+    }
+    return out;
+}
+
+namespace {
+
+/// A stored report as an allocation problem under its checkpoint's quantization policy, over
+/// the bit-widths it has Omega for.
+struct StoredProblem {
+    int64_t runId = 0;
+    analysis::HessianReport report;
+    session::RunSpec spec;
+    analysis::AllocationProblem problem;
+};
+
+StoredProblem storedProblem(const QString& storePath, qint64 hessianId) {
+    const auto store = store::RunStore::open(storePath.toStdString());
+    const auto row = store->hessianReport(hessianId);
+    if (!row) {
+        throw std::invalid_argument("no Hessian report with id " + std::to_string(hessianId));
+    }
+    if (row->layers.empty() || row->layers.front().omega.empty()) {
+        throw std::invalid_argument("Hessian report " + std::to_string(hessianId) +
+                                    " has no per-layer sensitivities (computed without traces)");
+    }
+    StoredProblem p;
+    p.runId = row->runId;
+    p.report = analysis::reportFromRow(*row);
+    p.spec = analysis::checkpointRunSpec(row->checkpoint);
+    std::vector<int> bits;
+    for (const auto& [b, omega] : row->layers.front().omega) {
+        bits.push_back(b);
+    }
+    p.problem = analysis::allocationProblem(p.report, p.spec, bits);
+    return p;
+}
+
+ui::FrontierPoint toFrontierPoint(const analysis::AllocationProblem& problem,
+                                  const analysis::Allocation& a) {
+    ui::FrontierPoint p;
+    p.sizeBytes = a.sizeBytes;
+    p.omega = a.omega;
+    p.bitOps = a.bitOps;
+    for (std::size_t i = 0; i < problem.layers.size() && i < a.bits.size(); ++i) {
+        p.bits.insert(toQString(problem.layers[i].layer), a.bits[i]);
+    }
+    return p;
+}
+
+}  // namespace
+
+ui::ParetoFrontier EngineBackend::paretoFrontier(qint64 hessianId, QString* error) const {
+    ui::ParetoFrontier out;
+    try {
+        const StoredProblem p = storedProblem(m_storePath, hessianId);
+        out.runId = p.runId;
+        // A budget no allocation exceeds: the frontier is the same for every budget.
+        analysis::AllocationBudget everything;
+        everything.sizeBytes = std::numeric_limits<double>::max();
+        for (const analysis::Allocation& a :
+             analysis::allocateBits(p.problem, everything).frontier) {
+            out.points.append(toFrontierPoint(p.problem, a));
+        }
+        // Uniform allocations: the same problem with a single candidate.
+        for (int bits : p.problem.candidateBits) {
+            analysis::AllocationProblem uniform = p.problem;
+            uniform.candidateBits = {bits};
+            const auto result = analysis::allocateBits(uniform, everything);
+            if (!result.frontier.empty()) {
+                out.uniform.insert(bits, toFrontierPoint(p.problem, result.frontier.front()));
+            }
+        }
+    } catch (const std::exception& e) {
+        setError(
+            error,
+            QStringLiteral("Pareto frontier of Hessian report %1: %2").arg(hessianId).arg(what(e)));
+        out.points.clear();
+    }
+    return out;
+}
+
+QJsonObject EngineBackend::allocationSpec(qint64 hessianId, const QMap<QString, int>& bits,
+                                          QString* error) const {
+    try {
+        const StoredProblem p = storedProblem(m_storePath, hessianId);
+        analysis::Allocation a;
+        for (const analysis::LayerCost& layer : p.problem.layers) {
+            const auto it = bits.find(toQString(layer.layer));
+            if (layer.fixedBits >= 0) {
+                a.bits.push_back(layer.fixedBits);
+            } else if (it == bits.end()) {
+                throw std::invalid_argument("no bit-width for layer " + layer.layer);
+            } else {
+                a.bits.push_back(it.value());
+            }
+        }
+        return toJsonObject(
+            analysis::allocationSpec(p.spec, p.problem, a, p.report.checkpoint).toJson());
+    } catch (const std::exception& e) {
+        setError(
+            error,
+            QStringLiteral("allocation from Hessian report %1: %2").arg(hessianId).arg(what(e)));
+        return {};
     }
 }
 

@@ -4,10 +4,13 @@
 #pragma once
 
 #include "app/bridge/SessionBridge.h"
+#include "engine/analysis/Hessian.h"
+#include "engine/analysis/Landscape.h"
 #include "engine/session/Session.h"
 #include "widgets/RunBackend.h"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -67,12 +70,43 @@ public:
     /// Refuses while a run trains in this process: both would share torch's thread pool.
     bool measureSharpness(qint64 runId, QString* error) override;
     bool isAnalysing() const override { return m_analysisRun != 0; }
+    bool computeLandscape(qint64 runId, const ui::LandscapeRequest& request,
+                          QString* error) override;
+    bool resumeLandscape(qint64 landscapeId, QString* error) override;
+    /// Empty when the store cannot be read.
+    QVector<ui::LandscapeSurface> landscapes(qint64 runId) const override;
+    bool analyzeHessian(qint64 runId, const ui::HessianRequest& request, QString* error) override;
+    /// Empty when the store cannot be read.
+    QVector<ui::HessianSummary> hessianReports(qint64 runId) const override;
+    /// Solved on the calling thread: the dynamic program is plain arithmetic over a few dozen
+    /// layers (milliseconds), and reading the checkpoint's spec touches no tensor.
+    ui::ParetoFrontier paretoFrontier(qint64 hessianId, QString* error) const override;
+    QJsonObject allocationSpec(qint64 hessianId, const QMap<QString, int>& bits,
+                               QString* error) const override;
+    void cancelAnalysis() override { m_analysisCancel = true; }
 
 private:
     void onRunFinished(const ui::RunEnd& end);
-    /// The analysis worker's body: measures, records in its own store connection, and posts the
-    /// outcome to this object's thread.
+    /// A training run stored a landscape snapshot: emits it as landscapeFinished.
+    void onLandscapeSnapshot(qint64 runId);
+    /// The checks every analysis makes before it starts (no other analysis, no training in this
+    /// process, the run exists and has ended); returns the run's last checkpoint, or an empty
+    /// string with *error set. `action` names the analysis in the messages ("measure sharpness").
+    std::string analysisCheckpoint(qint64 runId, const QString& action, QString* error) const;
+    /// Starts `body` on the analysis worker for `runId`.
+    void startAnalysis(qint64 runId, std::function<void()> body);
+    /// On the analysis worker: a progress callback that posts analysisProgress at most ~10 times
+    /// a second (and always at 100%).
+    analysis::AnalysisProgress progressPoster(qint64 runId);
+    /// On the analysis worker: posts `message` as analysisFailed and ends the analysis.
+    void postFailure(qint64 runId, const QString& message);
+    /// The analysis workers' bodies: compute, record in their own store connection, and post
+    /// the outcome to this object's thread.
     void runSharpnessAnalysis(qint64 runId, const std::string& checkpoint);
+    void runLandscape(qint64 runId, const std::string& checkpoint,
+                      const analysis::LandscapeOptions& options, qint64 resumeId);
+    void runHessian(qint64 runId, const std::string& checkpoint,
+                    const analysis::HessianOptions& options);
     /// On this object's thread, once the worker posted its outcome: joins it.
     void endAnalysis();
 

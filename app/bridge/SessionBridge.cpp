@@ -28,6 +28,10 @@ void registerViewMetaTypes() {
         qRegisterMetaType<QVector<ui::RunSummary>>();
         qRegisterMetaType<ui::SharpnessPoint>();
         qRegisterMetaType<QVector<ui::SharpnessPoint>>();
+        qRegisterMetaType<ui::LandscapeSurface>();
+        qRegisterMetaType<ui::LandscapePoints>();
+        qRegisterMetaType<ui::HessianSummary>();
+        qRegisterMetaType<ui::ParetoFrontier>();
     });
 }
 
@@ -72,6 +76,8 @@ void SessionBridge::onEvents(const session::EventBatch& batch) {
                     in.progress = toJobProgress(batch.runId, e);
                 } else if constexpr (std::is_same_v<T, session::LogLine>) {
                     in.logs.append(toLogEntry(e));
+                } else if constexpr (std::is_same_v<T, session::LandscapeSnapshot>) {
+                    in.landscapeSnapshot = true;
                 } else if constexpr (std::is_same_v<T, session::Finished>) {
                     in.end = toRunEnd(e);
                     if (in.end->runId == 0) {
@@ -98,6 +104,7 @@ void SessionBridge::onEvents(const session::EventBatch& batch) {
                 p.progress = std::move(in.progress);
             }
             p.logs += in.logs;
+            p.landscapeSnapshot = p.landscapeSnapshot || in.landscapeSnapshot;
             if (in.end) {
                 p.end = std::move(in.end);
             }
@@ -155,6 +162,9 @@ void SessionBridge::flush() {
         }
         if (!p.logs.isEmpty()) {
             Q_EMIT logAppended(p.logs);
+        }
+        if (p.landscapeSnapshot) {
+            Q_EMIT landscapeSnapshotTaken(p.runId);
         }
         if (p.end) {
             Q_EMIT runFinished(*p.end);

@@ -57,6 +57,8 @@ Q_SIGNALS:
     /// The newest progress since the last flush.
     void progressChanged(const qs::ui::JobProgress& progress);
     void logAppended(const QVector<qs::ui::LogEntry>& entries);
+    /// The run took a landscape snapshot (ALGORITHMS.md section 7), which its recorder stores.
+    void landscapeSnapshotTaken(qint64 runId);
     /// The run ended; emitted after that run's last data signals.
     void runFinished(const qs::ui::RunEnd& end);
 
@@ -70,6 +72,7 @@ private:
         std::optional<ui::WeightHistogram> histogram;
         std::optional<ui::JobProgress> progress;
         QVector<ui::LogEntry> logs;
+        bool landscapeSnapshot = false;
         std::optional<ui::RunEnd> end;
     };
 

@@ -5,6 +5,7 @@
 #include <QDateTime>
 
 #include <algorithm>
+#include <filesystem>
 #include <unordered_map>
 
 namespace qs::app {
@@ -57,6 +58,66 @@ ui::SharpnessPoint toSharpnessPoint(const store::SharpnessRow& row) {
     p.samples = row.samples;
     p.step = row.step;
     return p;
+}
+
+ui::LandscapeSurface toLandscapeSurface(const store::LandscapeRow& row, const QString& runName) {
+    ui::LandscapeSurface s;
+    s.id = row.id;
+    s.runId = row.runId;
+    s.step = row.step;
+    const QString owner =
+        runName.isEmpty()
+            ? QString::fromStdString(std::filesystem::path(row.checkpoint).filename().string())
+            : runName;
+    s.label = QStringLiteral("%1 · step %2").arg(owner).arg(row.step);
+    s.kind = toQString(row.kind);
+    s.mode = toQString(row.mode);
+    s.status = toQString(row.status);
+    s.seed = row.seed;
+    s.samples = int(row.samples);
+    s.nx = row.nx;
+    s.ny = row.ny;
+    s.xMin = row.xMin;
+    s.xMax = row.xMax;
+    s.yMin = row.yMin;
+    s.yMax = row.yMax;
+    s.loss = QVector<double>(row.loss.begin(), row.loss.end());
+    s.accuracy = QVector<double>(row.accuracy.begin(), row.accuracy.end());
+    return s;
+}
+
+ui::LandscapePoints toLandscapePoints(const analysis::LandscapePoints& points) {
+    ui::LandscapePoints out;
+    out.id = points.id;
+    out.points.reserve(int(points.points.size()));
+    for (const analysis::LandscapePoint& p : points.points) {
+        out.points.append({p.ix, p.iy, p.loss, p.accuracy});
+    }
+    return out;
+}
+
+ui::HessianSummary toHessianSummary(const store::HessianRow& row) {
+    ui::HessianSummary h;
+    h.id = row.id;
+    h.runId = row.runId;
+    h.step = row.step;
+    h.mode = toQString(row.mode);
+    h.eigenvalues = QVector<double>(row.eigenvalues.begin(), row.eigenvalues.end());
+    h.trace = row.trace;
+    h.traceSe = row.traceSe;
+    for (const store::HessianLayerRow& l : row.layers) {
+        ui::LayerSensitivity layer;
+        layer.layer = toQString(l.layer);
+        layer.params = l.params;
+        layer.macs = l.macs;
+        layer.trace = l.trace;
+        layer.traceSe = l.traceSe;
+        for (const auto& [bits, omega] : l.omega) {
+            layer.omega.insert(bits, omega);
+        }
+        h.layers.append(layer);
+    }
+    return h;
 }
 
 ui::LayerRow toLayerRow(const session::LayerState& s) {

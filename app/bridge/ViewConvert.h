@@ -2,9 +2,12 @@
 // of visualization/ViewData.h. Pure functions: callable on any thread.
 #pragma once
 
+#include "engine/analysis/Landscape.h"
 #include "engine/analysis/Sharpness.h"
 #include "engine/session/Events.h"
 #include "engine/store/RunStore.h"
+#include "visualization/LandscapeData.h"
+#include "visualization/SensitivityData.h"
 #include "visualization/ViewData.h"
 
 #include <map>
@@ -35,6 +38,13 @@ ui::SharpnessPoint toSharpnessPoint(const analysis::SharpnessFigure& figure, int
 /// A stored sharpness row.
 ui::SharpnessPoint toSharpnessPoint(const store::SharpnessRow& row);
 
+/// A stored landscape (NaN for pending points). `runName` names it in the label: "<run name> ·
+/// step N"; empty for a loose checkpoint (the file name is used).
+ui::LandscapeSurface toLandscapeSurface(const store::LandscapeRow& row, const QString& runName);
+/// Finished points of one landscape.
+ui::LandscapePoints toLandscapePoints(const analysis::LandscapePoints& points);
+/// A stored Hessian report with its per-layer figures.
+ui::HessianSummary toHessianSummary(const store::HessianRow& row);
 /// A stored run as a browser row. The spec JSON gives method, bits, arch and dataset; a spec
 /// that no longer parses leaves those empty rather than hiding the run.
 ui::RunSummary toRunSummary(const store::RunRecord& record);

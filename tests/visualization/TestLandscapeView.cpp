@@ -33,7 +33,7 @@ LandscapeSurface makeSurface(qint64 id, int nx, int ny,
     s.id = id;
     s.runId = 1;
     s.label = QStringLiteral("surface %1").arg(id);
-    s.kind = ny == 1 ? QStringLiteral("random-1d") : QStringLiteral("random-2d");
+    s.kind = QStringLiteral("random");
     s.mode = QStringLiteral("float");
     s.nx = nx;
     s.ny = ny;

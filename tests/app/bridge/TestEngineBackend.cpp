@@ -16,6 +16,7 @@
 #include <QtTest>
 
 #include <algorithm>
+#include <cmath>
 
 using namespace qs;
 
@@ -96,6 +97,9 @@ private Q_SLOTS:
     void badSpecStartsNothing();
     void unreadableStoreGivesErrorsNotExceptions();
     void sharpnessIsMeasuredOffTheGuiThreadAndRecorded();
+    void landscapeStreamsCancelsAndResumes();
+    void trainingSnapshotsArriveAsLandscapes();
+    void hessianFrontierAndAllocationSpec();
 
 private:
     QJsonObject tinySpec(const QString& name, int epochs = 2) const;
@@ -610,6 +614,214 @@ void TestEngineBackend::sharpnessIsMeasuredOffTheGuiThreadAndRecorded() {
     QString none;
     QVERIFY(!backend->measureSharpness(id + 7, &none));
     QCOMPARE(none, QStringLiteral("no run with id %1 in %2").arg(id + 7).arg(m_store));
+}
+
+void TestEngineBackend::landscapeStreamsCancelsAndResumes() {
+    const auto backend = makeBackend();
+    QSignalSpy finishedRun(backend.get(), &ui::RunBackend::runFinished);
+    QString error;
+    const qint64 id = backend->startRun(tinySpec(QStringLiteral("landscape"), 1), &error);
+    QVERIFY2(id > 0, qPrintable(error));
+    ui::LandscapeRequest request;
+    request.nx = 9;
+    request.ny = 7;
+    request.samples = 64;
+    QString busy;
+    QVERIFY(!backend->computeLandscape(id, request, &busy));  // still training
+    QVERIFY2(busy.contains(QStringLiteral("compute its landscape after it ends")),
+             qPrintable(busy));
+    QTRY_COMPARE_WITH_TIMEOUT(finishedRun.count(), 1, 180000);
+
+    // Cancel as soon as the first points arrive: the surface ends part-way, stored, resumable.
+    QSignalSpy started(backend.get(), &ui::RunBackend::landscapeStarted);
+    QSignalSpy points(backend.get(), &ui::RunBackend::landscapePointsArrived);
+    QSignalSpy finished(backend.get(), &ui::RunBackend::landscapeFinished);
+    QSignalSpy failed(backend.get(), &ui::RunBackend::analysisFailed);
+    connect(backend.get(), &ui::RunBackend::landscapePointsArrived, backend.get(),
+            &ui::RunBackend::cancelAnalysis);
+    QVERIFY2(backend->computeLandscape(id, request, &error), qPrintable(error));
+    QVERIFY(backend->isAnalysing());
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 1, 120000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed[0][1].toString()));
+    QVERIFY(!backend->isAnalysing());
+    QCOMPARE(started.count(), 1);
+    QVERIFY(points.count() >= 1);
+    const auto announced = started[0][0].value<ui::LandscapeSurface>();
+    auto partial = finished[0][0].value<ui::LandscapeSurface>();
+    QVERIFY(announced.id > 0);
+    QCOMPARE(partial.id, announced.id);
+    QCOMPARE(partial.runId, id);
+    QCOMPARE(partial.nx, 9);
+    QCOMPARE(partial.ny, 7);
+    QCOMPARE(partial.kind, QStringLiteral("random"));
+    QCOMPARE(partial.mode, QStringLiteral("dequantized"));  // the LSQ run's default
+    QCOMPARE(partial.status, QStringLiteral("cancelled"));
+    QVERIFY(partial.label.startsWith(QStringLiteral("landscape · step ")));
+    QVERIFY(partial.finishedCount() > 0);
+    QVERIFY(partial.finishedCount() < 63);
+    // Every streamed point is in the stored surface, with the same values.
+    ui::LandscapeSurface streamed = announced;
+    for (const QList<QVariant>& args : points) {
+        QVERIFY(ui::applyLandscapePoints(streamed, args[0].value<ui::LandscapePoints>()));
+    }
+    for (int i = 0; i < streamed.loss.size(); ++i) {
+        if (!std::isnan(streamed.loss[i])) {
+            QCOMPARE(partial.loss[i], streamed.loss[i]);
+        }
+    }
+    disconnect(backend.get(), &ui::RunBackend::landscapePointsArrived, backend.get(),
+               &ui::RunBackend::cancelAnalysis);
+
+    // Resume: only the pending points, then a complete surface equal to a fresh computation.
+    finished.clear();
+    QVERIFY2(backend->resumeLandscape(partial.id, &error), qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 1, 120000);
+    QVERIFY(failed.isEmpty());
+    const auto resumed = finished[0][0].value<ui::LandscapeSurface>();
+    QCOMPARE(resumed.id, partial.id);
+    QCOMPARE(resumed.status, QStringLiteral("finished"));
+    QCOMPARE(resumed.finishedCount(), 63);
+    QString done;
+    QVERIFY(!backend->resumeLandscape(partial.id, &done));
+    QCOMPARE(done, QStringLiteral("landscape %1 is already complete").arg(partial.id));
+
+    finished.clear();
+    QVERIFY2(backend->computeLandscape(id, request, &error), qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 1, 120000);
+    const auto fresh = finished[0][0].value<ui::LandscapeSurface>();
+    QVERIFY(fresh.id != resumed.id);
+    for (int i = 0; i < fresh.loss.size(); ++i) {
+        QVERIFY2(qAbs(fresh.loss[i] - resumed.loss[i]) <= 1e-5 * qAbs(fresh.loss[i]),
+                 qPrintable(QStringLiteral("point %1: %2 vs %3")
+                                .arg(i)
+                                .arg(fresh.loss[i])
+                                .arg(resumed.loss[i])));
+    }
+
+    const QVector<ui::LandscapeSurface> stored = backend->landscapes(id);
+    QCOMPARE(stored.size(), 2);
+    QCOMPARE(stored[0].id, resumed.id);
+    QCOMPARE(stored[0].loss, resumed.loss);
+    QVERIFY(backend->landscapes(id + 9).isEmpty());
+    QString none;
+    QVERIFY(!backend->resumeLandscape(9999, &none));
+    QVERIFY2(none.startsWith(QStringLiteral("no landscape with id 9999")), qPrintable(none));
+}
+
+void TestEngineBackend::trainingSnapshotsArriveAsLandscapes() {
+    const auto backend = makeBackend();
+    QJsonObject spec = tinySpec(QStringLiteral("snapshots"), 2);
+    spec.insert(QStringLiteral("analysis"),
+                QJsonObject{{QStringLiteral("landscape"),
+                             QJsonObject{{QStringLiteral("epochs"), QJsonArray{1, 2}},
+                                         {QStringLiteral("nx"), 5},
+                                         {QStringLiteral("ny"), 5},
+                                         {QStringLiteral("samples"), 32}}}});
+    QSignalSpy snapshots(backend.get(), &ui::RunBackend::landscapeFinished);
+    QSignalSpy finished(backend.get(), &ui::RunBackend::runFinished);
+    QString error;
+    const qint64 id = backend->startRun(spec, &error);
+    QVERIFY2(id > 0, qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 180000);
+    QCOMPARE(finished[0][0].value<ui::RunEnd>().status, QStringLiteral("finished"));
+    const QVector<ui::LandscapeSurface> stored = backend->landscapes(id);
+    QCOMPARE(stored.size(), 2);
+    QVERIFY(stored[0].step < stored[1].step);
+    QCOMPARE(stored[0].seed, stored[1].seed);
+    // Each snapshot was announced while the run went on (the last may share a flush with the
+    // run's end), as the store holds it.
+    QVERIFY(snapshots.count() >= 1);
+    const auto first = snapshots[0][0].value<ui::LandscapeSurface>();
+    QCOMPARE(first.id, stored[0].id);
+    QCOMPARE(first.status, QStringLiteral("finished"));
+    QCOMPARE(first.finishedCount(), 25);
+}
+
+void TestEngineBackend::hessianFrontierAndAllocationSpec() {
+    const auto backend = makeBackend();
+    QSignalSpy finishedRun(backend.get(), &ui::RunBackend::runFinished);
+    QString error;
+    const qint64 id = backend->startRun(tinySpec(QStringLiteral("hessian"), 1), &error);
+    QVERIFY2(id > 0, qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(finishedRun.count(), 1, 180000);
+
+    QSignalSpy analyzed(backend.get(), &ui::RunBackend::hessianAnalyzed);
+    QSignalSpy failed(backend.get(), &ui::RunBackend::analysisFailed);
+    ui::HessianRequest request;
+    request.samples = 64;
+    request.topK = 1;
+    request.traceSamples = 4;
+    request.candidateBits = {2, 4, 8};
+    QVERIFY2(backend->analyzeHessian(id, request, &error), qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(analyzed.count() + failed.count(), 1, 180000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed[0][1].toString()));
+    const auto summary = analyzed[0][0].value<ui::HessianSummary>();
+    QCOMPARE(summary.runId, id);
+    QCOMPARE(summary.eigenvalues.size(), 1);
+    // Every quantizable layer of the model, in the order the layer table plans them.
+    const QVector<ui::LayerRow> planned =
+        backend->plannedLayers(tinySpec(QStringLiteral("hessian"), 1));
+    QCOMPARE(summary.layers.size(), planned.size());
+    for (int i = 0; i < planned.size(); ++i) {
+        QCOMPARE(summary.layers[i].layer, planned[i].layer);
+    }
+    QCOMPARE(summary.layers.first().omega.keys(), (QList<int>{2, 4, 8}));
+    const QVector<ui::HessianSummary> reports = backend->hessianReports(id);
+    QCOMPARE(reports.size(), 1);
+    QCOMPARE(reports[0].id, summary.id);
+    QCOMPARE(reports[0].trace, summary.trace);
+    QCOMPARE(backend->loadRun(id).summary.finalMetrics.value(
+                 QStringLiteral("hessian/top_eigenvalue/dequantized")),
+             summary.eigenvalues[0]);
+
+    // The frontier: sizes up, Omega down, every point between the uniform extremes.
+    const ui::ParetoFrontier frontier = backend->paretoFrontier(summary.id, &error);
+    QVERIFY2(frontier.points.size() >= 3, qPrintable(error));
+    QCOMPARE(frontier.runId, id);
+    for (int i = 1; i < frontier.points.size(); ++i) {
+        QVERIFY(frontier.points[i].sizeBytes > frontier.points[i - 1].sizeBytes);
+        QVERIFY(frontier.points[i].omega < frontier.points[i - 1].omega);
+    }
+    QCOMPARE(frontier.uniform.keys(), (QList<int>{2, 4, 8}));
+    QCOMPARE(frontier.points.first().sizeBytes, frontier.uniform[2].sizeBytes);
+    // (The last point need not be uniform 8-bit: with few Hutchinson samples a layer's trace
+    // estimate may be negative, and then more bits do not lower its Omega.)
+    QVERIFY(frontier.points.last().sizeBytes <= frontier.uniform[8].sizeBytes);
+    for (const ui::FrontierPoint& u : frontier.uniform) {
+        // No uniform allocation beats the frontier at its size.
+        const auto within =
+            std::find_if(frontier.points.rbegin(), frontier.points.rend(),
+                         [&](const ui::FrontierPoint& p) { return p.sizeBytes <= u.sizeBytes; });
+        QVERIFY(within != frontier.points.rend());
+        QVERIFY(within->omega <= u.omega + 1e-12 * qAbs(u.omega));
+    }
+    QCOMPARE(frontier.points.first().bits.value(QStringLiteral("layer1.0.conv1")), 2);
+
+    // The middle point's allocation as a spec the engine accepts, with those bits per layer.
+    const ui::FrontierPoint& middle = frontier.points[frontier.points.size() / 2];
+    const QJsonObject spec = backend->allocationSpec(summary.id, middle.bits, &error);
+    QVERIFY2(!spec.isEmpty(), qPrintable(error));
+    QVERIFY2(backend->validate(spec).ok(), qPrintable(backend->validate(spec).message));
+    QCOMPARE(spec.value(QStringLiteral("name")).toString(), QStringLiteral("hessian-mp"));
+    QVERIFY(spec.value(QStringLiteral("init_checkpoint"))
+                .toString()
+                .endsWith(QStringLiteral(".safetensors")));
+    const QJsonObject layers =
+        spec.value(QStringLiteral("quant")).toObject().value(QStringLiteral("layers")).toObject();
+    int checked = 0;
+    for (auto it = middle.bits.begin(); it != middle.bits.end(); ++it) {
+        if (layers.contains(it.key())) {
+            QCOMPARE(layers.value(it.key()).toObject().value(QStringLiteral("weight_bits")).toInt(),
+                     it.value());
+            ++checked;
+        }
+    }
+    QVERIFY(checked >= 18);
+
+    QVERIFY(backend->paretoFrontier(summary.id + 5, &error).points.isEmpty());
+    QVERIFY2(error.contains(QStringLiteral("no Hessian report")), qPrintable(error));
+    QVERIFY(backend->allocationSpec(summary.id, {}, &error).isEmpty());
+    QVERIFY2(error.contains(QStringLiteral("no bit-width for layer")), qPrintable(error));
 }
 
 QTEST_GUILESS_MAIN(TestEngineBackend)
