@@ -5,6 +5,7 @@
 #include <QButtonGroup>
 #include <QCheckBox>
 #include <QHBoxLayout>
+#include <QLabel>
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QToolButton>
@@ -47,8 +48,18 @@ LandscapeComparison::LandscapeComparison(QWidget* parent) : QWidget(parent) {
     auto* views = new QHBoxLayout;
     views->setContentsMargins(0, 0, 0, 0);
     views->setSpacing(2);
-    views->addWidget(m_views[0], 1);
-    views->addWidget(m_views[1], 1);
+    for (int i = 0; i < 2; ++i) {
+        m_captions[i] = new QLabel;
+        m_captions[i]->setObjectName(QStringLiteral("comparisonCaption%1").arg(i));
+        m_captions[i]->setAlignment(Qt::AlignCenter);
+        m_captions[i]->setContentsMargins(4, 4, 4, 0);
+        auto* side = new QVBoxLayout;
+        side->setContentsMargins(0, 0, 0, 0);
+        side->setSpacing(0);
+        side->addWidget(m_captions[i]);
+        side->addWidget(m_views[i], 1);
+        views->addLayout(side, 1);
+    }
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(0);
@@ -109,6 +120,11 @@ LandscapeView* LandscapeComparison::view(int index) const {
 }
 
 void LandscapeComparison::updateViews() {
+    const LandscapeSurface* surfaces[2] = {&m_first, &m_second};
+    for (int i = 0; i < 2; ++i) {
+        m_captions[i]->setText(QStringLiteral("<b>%1</b>").arg(surfaces[i]->label.toHtmlEscaped()));
+        m_captions[i]->setVisible(m_mode == Mode::SideBySide && !surfaces[i]->label.isEmpty());
+    }
     m_views[0]->setSurface(m_first);
     if (m_mode == Mode::SideBySide) {
         m_views[0]->clearOverlay();

@@ -10,6 +10,7 @@
 
 class QButtonGroup;
 class QCheckBox;
+class QLabel;
 
 namespace qs::ui {
 
@@ -45,6 +46,8 @@ private:
     LandscapeSurface m_second;
     Mode m_mode = Mode::SideBySide;
     LandscapeView* m_views[2] = {nullptr, nullptr};
+    /// Which surface each side shows (side by side only; the overlay has its own legend).
+    QLabel* m_captions[2] = {nullptr, nullptr};
     QButtonGroup* m_modeButtons = nullptr;
     QCheckBox* m_log = nullptr;
     QCheckBox* m_contours = nullptr;

@@ -88,7 +88,21 @@ void LandscapeHeatmap::setContourCount(int count) {
     rebuild();
 }
 
+void LandscapeHeatmap::setSharedRange(double lossMin, double lossMax) {
+    m_sharedMin = lossMin;
+    m_sharedMax = lossMax;
+    rebuild();
+}
+
 LandscapeRange LandscapeHeatmap::range() const {
+    if (!std::isnan(m_sharedMin) && !std::isnan(m_sharedMax)) {
+        LandscapeRange shared;
+        shared.lossMin = m_display.shownLoss(m_sharedMin);
+        shared.lossMax = m_display.shownLoss(m_sharedMax);
+        shared.levelMin = m_display.level(m_sharedMin);
+        shared.levelMax = m_display.level(m_sharedMax);
+        return shared;
+    }
     return landscapeRange({&m_surface}, m_display);
 }
 

@@ -9,6 +9,8 @@
 
 #include <QVector>
 
+#include <limits>
+
 class QCPColorMap;
 class QCPColorScale;
 class QCPCurve;
@@ -37,7 +39,11 @@ public:
     bool contoursVisible() const { return m_contoursVisible; }
     /// Number of contour levels, spread evenly over the shown range (default 12).
     void setContourCount(int count);
-    /// The range of the shown losses: what the colour scale spans.
+    /// Pins the colour scale and the contour levels to [lossMin, lossMax], e.g. to the union of
+    /// two heatmaps' landscapes shown side by side, so that one colour means one loss in both.
+    /// NaN for either bound returns to this heatmap's own range.
+    void setSharedRange(double lossMin, double lossMax);
+    /// The range of the shown losses (or the shared range): what the colour scale spans.
     LandscapeRange range() const;
 
     /// The value drawn in cell (ix, iy): the shown (clamped) loss, NaN while pending.
@@ -64,6 +70,8 @@ private:
 
     LandscapeSurface m_surface;
     LandscapeDisplay m_display;
+    double m_sharedMin = std::numeric_limits<double>::quiet_NaN();
+    double m_sharedMax = std::numeric_limits<double>::quiet_NaN();
     bool m_contoursVisible = true;
     int m_contourCount = 12;
     QCPColorMap* m_map = nullptr;

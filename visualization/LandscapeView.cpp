@@ -158,6 +158,7 @@ struct LandscapeView::Impl {
     QString emptyText;
 
     bool initialized = false;  ///< the render window exists (created on the first render)
+    double pixelRatio = 1.0;   ///< device pixels per widget pixel, as of the last render
     bool sceneDirty = true;
     bool renderPending = false;
     int renderCount = 0;
@@ -450,7 +451,13 @@ void LandscapeView::Impl::resetCamera(CameraPreset preset) {
         camera->SetPosition(cx - 0.9 * xSpan, cy - 1.6 * ySpan, 1.5 * height + 0.6 * xSpan);
         camera->SetViewUp(0.0, 0.0, 1.0);
         renderer->ResetCamera(bounds);
-        camera->Zoom(1.12);
+        // The framing is made for a wide view. In a narrower one (a dock, one of two side by
+        // side) the width left of the colour bar's strip is what binds: zoom out in proportion,
+        // so that the grid fits in it.
+        const int* size = window->GetSize();
+        const double sceneWidth = size[0] - 110.0 * pixelRatio;
+        const double aspect = size[1] > 0 ? sceneWidth / size[1] : 1.0;
+        camera->Zoom(1.12 * std::clamp(aspect, 0.4, 1.0));
         camera->SetWindowCenter(0.0, -0.1);
     }
     renderer->ResetCameraClippingRange();
@@ -734,9 +741,16 @@ void LandscapeView::scheduleRender() {
     QMetaObject::invokeMethod(
         this,
         [this] {
-            // A render forced in between (grabImage) already cleared the request.
-            if (d->renderPending && isVisible()) {
+            // A render forced in between (grabImage) already cleared the request. A hidden
+            // view drops it: showEvent() asks again, and a request left pending would make
+            // scheduleRender() ignore that one (the view would stay blank when shown).
+            if (!d->renderPending) {
+                return;
+            }
+            if (isVisible()) {
                 renderNow();
+            } else {
+                d->renderPending = false;
             }
         },
         Qt::QueuedConnection);
@@ -753,6 +767,7 @@ void LandscapeView::renderNow() {
         d->rebuildScene();
     }
     const double ratio = devicePixelRatioF();
+    d->pixelRatio = ratio;
     const int width = std::max(1, qRound(this->width() * ratio));
     const int height = std::max(1, qRound(this->height() * ratio));
     if (!d->initialized) {

@@ -18,6 +18,11 @@ ActiveRunData::ActiveRunData(RunBackend* backend, SelectionHub* hub, QObject* pa
     connect(backend, &RunBackend::progressChanged, this, &ActiveRunData::onProgressChanged);
     connect(backend, &RunBackend::runFinished, this, &ActiveRunData::onRunFinished);
     connect(backend, &RunBackend::sharpnessMeasured, this, &ActiveRunData::onSharpnessMeasured);
+    connect(backend, &RunBackend::landscapeStarted, this, &ActiveRunData::onLandscapeStarted);
+    connect(backend, &RunBackend::landscapePointsArrived, this,
+            &ActiveRunData::onLandscapePointsArrived);
+    connect(backend, &RunBackend::landscapeFinished, this, &ActiveRunData::onLandscapeFinished);
+    connect(backend, &RunBackend::hessianAnalyzed, this, &ActiveRunData::onHessianAnalyzed);
     connect(backend, &RunBackend::analysisProgress, this,
             [this](qint64 runId, const QString& phase, double fraction) {
                 if (runId != 0 && runId == m_shownId) {
@@ -26,6 +31,8 @@ ActiveRunData::ActiveRunData(RunBackend* backend, SelectionHub* hub, QObject* pa
             });
     connect(backend, &RunBackend::analysisFailed, this, [this](qint64 runId, const QString&) {
         if (runId != 0 && runId == m_shownId) {
+            // A landscape that failed ends without landscapeFinished: read what was stored.
+            m_landscapes = m_backend->landscapes(runId);
             Q_EMIT analysisEnded();
         }
     });
@@ -56,6 +63,15 @@ QStringList ActiveRunData::layerNames() const {
     return names;
 }
 
+const LandscapeSurface* ActiveRunData::landscape(qint64 id) const {
+    for (const LandscapeSurface& s : m_landscapes) {
+        if (s.id == id) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
 void ActiveRunData::onActiveRunChanged(qint64 runId) {
     m_shownId = runId;
     m_histogram = WeightHistogram{};
@@ -64,6 +80,8 @@ void ActiveRunData::onActiveRunChanged(qint64 runId) {
     } else if (runId != m_liveId) {
         m_stored = m_backend->loadRun(runId);
     }
+    m_landscapes = runId == 0 ? QVector<LandscapeSurface>{} : m_backend->landscapes(runId);
+    m_hessianReports = runId == 0 ? QVector<HessianSummary>{} : m_backend->hessianReports(runId);
     Q_EMIT reset();
     requestHistogramIfLive();
 }
@@ -181,6 +199,67 @@ void ActiveRunData::onSharpnessMeasured(qint64 runId, const QVector<SharpnessPoi
         Q_EMIT sharpnessAppended(figures);
         Q_EMIT analysisEnded();
     }
+}
+
+bool ActiveRunData::storeLandscape(const LandscapeSurface& surface) {
+    for (LandscapeSurface& s : m_landscapes) {
+        if (s.id == surface.id) {
+            const bool wasRunning = s.status == QLatin1String("running");
+            s = surface;
+            return wasRunning;
+        }
+    }
+    m_landscapes.append(surface);
+    return false;
+}
+
+void ActiveRunData::onLandscapeStarted(const LandscapeSurface& surface) {
+    if (surface.runId == 0 || surface.runId != m_shownId) {
+        return;
+    }
+    storeLandscape(surface);
+    Q_EMIT landscapeStarted(surface);
+}
+
+void ActiveRunData::onLandscapePointsArrived(const LandscapePoints& points, double fraction) {
+    // Points carry only the landscape's id: they belong to the shown run when it holds that id.
+    for (LandscapeSurface& s : m_landscapes) {
+        if (s.id == points.id) {
+            applyLandscapePoints(s, points);
+            Q_EMIT landscapePointsArrived(points, fraction);
+            return;
+        }
+    }
+}
+
+void ActiveRunData::onLandscapeFinished(const LandscapeSurface& surface) {
+    if (surface.runId == 0 || surface.runId != m_shownId) {
+        return;
+    }
+    const bool wasComputed = storeLandscape(surface);
+    Q_EMIT landscapeFinished(surface);
+    // A training snapshot is no analysis; a computed landscape ending is.
+    if (wasComputed) {
+        Q_EMIT analysisEnded();
+    }
+}
+
+void ActiveRunData::onHessianAnalyzed(const HessianSummary& summary) {
+    if (summary.runId == 0 || summary.runId != m_shownId) {
+        return;
+    }
+    bool replaced = false;
+    for (HessianSummary& h : m_hessianReports) {
+        if (h.id == summary.id) {
+            h = summary;
+            replaced = true;
+        }
+    }
+    if (!replaced) {
+        m_hessianReports.append(summary);
+    }
+    Q_EMIT hessianAnalyzed(summary);
+    Q_EMIT analysisEnded();
 }
 
 }  // namespace qs::ui

@@ -1,9 +1,13 @@
 // The data of the run the hub marks active, kept in one place so every view (dashboard, layer
 // table) shows the same thing: a stored run is read once with loadRun(); the live run is
 // accumulated from the backend's signals from the moment it starts, so switching away from it
-// and back loses nothing.
+// and back loses nothing. The run's stored landscapes and Hessian reports are read with it and
+// follow the backend's landscape and Hessian signals (a landscape being computed fills in here
+// point by point).
 #pragma once
 
+#include "visualization/LandscapeData.h"
+#include "visualization/SensitivityData.h"
 #include "visualization/ViewData.h"
 
 #include <QObject>
@@ -32,6 +36,15 @@ public:
     QStringList layerNames() const;
     /// The last histogram received for the shown run; counts empty when none.
     const WeightHistogram& histogram() const { return m_histogram; }
+    /// The shown run's landscapes, oldest first (RunBackend::landscapes), with the points of one
+    /// being computed applied as they arrive.
+    const QVector<LandscapeSurface>& landscapes() const { return m_landscapes; }
+    /// The shown run's landscape with this id, or nullptr.
+    const LandscapeSurface* landscape(qint64 id) const;
+    /// The shown run's Hessian reports, oldest first.
+    const QVector<HessianSummary>& hessianReports() const { return m_hessianReports; }
+    /// The backend the data comes from (panels that start analyses or query the store use it).
+    RunBackend* backend() const { return m_backend; }
 
 Q_SIGNALS:
     /// The shown run changed (or was loaded again): views rebuild from data().
@@ -45,8 +58,18 @@ Q_SIGNALS:
     void sharpnessAppended(const QVector<qs::ui::SharpnessPoint>& figures);
     /// An analysis of the shown run progressed.
     void analysisProgress(const QString& phase, double fraction);
-    /// An analysis of the shown run ended (figures arrived, or it failed).
+    /// An analysis of the shown run ended (figures arrived, a landscape or Hessian analysis
+    /// ended, or it failed).
     void analysisEnded();
+    /// A landscape of the shown run started (or resumed); already in landscapes().
+    void landscapeStarted(const qs::ui::LandscapeSurface& surface);
+    /// Points of a landscape of the shown run arrived (already applied in landscapes()).
+    void landscapePointsArrived(const qs::ui::LandscapePoints& points, double fraction);
+    /// A landscape of the shown run ended or a training snapshot of it arrived; already in
+    /// landscapes().
+    void landscapeFinished(const qs::ui::LandscapeSurface& surface);
+    /// A Hessian report of the shown run was recorded; already in hessianReports().
+    void hessianAnalyzed(const qs::ui::HessianSummary& summary);
 
 private:
     void onActiveRunChanged(qint64 runId);
@@ -58,6 +81,13 @@ private:
     void onProgressChanged(const JobProgress& progress);
     void onRunFinished(const RunEnd& end);
     void onSharpnessMeasured(qint64 runId, const QVector<SharpnessPoint>& figures);
+    void onLandscapeStarted(const LandscapeSurface& surface);
+    void onLandscapePointsArrived(const LandscapePoints& points, double fraction);
+    void onLandscapeFinished(const LandscapeSurface& surface);
+    void onHessianAnalyzed(const HessianSummary& summary);
+    /// Replaces the landscape with the surface's id, or appends it; returns whether it was
+    /// being computed (status "running") before.
+    bool storeLandscape(const LandscapeSurface& surface);
     void requestHistogramIfLive();
 
     RunBackend* m_backend;
@@ -68,6 +98,8 @@ private:
     RunData m_live;
     RunData m_stored;
     WeightHistogram m_histogram;
+    QVector<LandscapeSurface> m_landscapes;
+    QVector<HessianSummary> m_hessianReports;
 };
 
 }  // namespace qs::ui

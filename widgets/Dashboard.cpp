@@ -7,10 +7,13 @@
 #include "visualization/TrainingCurvesPlot.h"
 #include "visualization/WeightHistogramPlot.h"
 #include "widgets/ActiveRunData.h"
+#include "widgets/AnalysisControls.h"
 #include "widgets/EmptyStateWidget.h"
+#include "widgets/LandscapePanel.h"
 #include "widgets/LayerTableModel.h"
 #include "widgets/RunListModel.h"
 #include "widgets/SelectionHub.h"
+#include "widgets/SensitivityPanel.h"
 #include "widgets/SharpnessPanel.h"
 
 #include <QHBoxLayout>
@@ -55,6 +58,8 @@ Dashboard::Dashboard(ActiveRunData* data, SelectionHub* hub, QWidget* parent)
       m_curves(new TrainingCurvesPlot),
       m_methodState(new MethodStatePlot),
       m_sharpness(new SharpnessPanel),
+      m_landscape(new LandscapePanel(data)),
+      m_sensitivity(new SensitivityPanel(data, hub)),
       m_bits(new BitWidthChart),
       m_error(new QuantErrorChart),
       m_steps(new StepSizePlot),
@@ -131,16 +136,27 @@ Dashboard::Dashboard(ActiveRunData* data, SelectionHub* hub, QWidget* parent)
     histogramLayout->addWidget(m_histogramCaption);
     histogramLayout->addWidget(m_histogram, 1);
 
-    const QWidget* pages[TabCount] = {curvesPage, bitsSplit, stepsSplit, histogramPage,
-                                      m_sharpness};
-    const QString titles[TabCount] = {tr("Training curves"), tr("Bit widths && error"),
-                                      tr("Step sizes"), tr("Weight histogram"), tr("Sharpness")};
+    const QWidget* pages[TabCount] = {curvesPage,  bitsSplit,   stepsSplit,   histogramPage,
+                                      m_sharpness, m_landscape, m_sensitivity};
+    // Short titles: seven tabs share the centre's width beside both docks.
+    const QString titles[TabCount] = {tr("Curves"),     tr("Bits && error"), tr("Step sizes"),
+                                      tr("Histogram"),  tr("Sharpness"),     tr("Landscape"),
+                                      tr("Sensitivity")};
+    const QString tips[TabCount] = {
+        tr("Training curves, with the method's own state under them"),
+        tr("Bit widths and quantization error per layer"),
+        tr("Step sizes per layer over training"),
+        tr("Weight histogram of the active layer against its quantization grid"),
+        tr("Sharpness of the run's last checkpoint"),
+        tr("Loss landscapes around the run's checkpoints"),
+        tr("Hessian sensitivities and the bit allocation chosen from them")};
     for (int t = 0; t < TabCount; ++t) {
         m_stacks[t] = new QStackedWidget;
         m_empty[t] = new EmptyStateWidget;
         m_stacks[t]->addWidget(m_empty[t]);
         m_stacks[t]->addWidget(const_cast<QWidget*>(pages[t]));
         m_tabs->addTab(m_stacks[t], titles[t]);
+        m_tabs->setTabToolTip(t, tips[t]);
     }
 
     auto* layout = new QVBoxLayout(this);
@@ -160,7 +176,21 @@ Dashboard::Dashboard(ActiveRunData* data, SelectionHub* hub, QWidget* parent)
     connect(data, &ActiveRunData::histogramChanged, this, &Dashboard::onHistogramChanged);
     connect(data, &ActiveRunData::sharpnessAppended, this,
             [this] { m_sharpness->setFigures(m_data->data().sharpness); });
-    connect(data, &ActiveRunData::analysisProgress, m_sharpness, &SharpnessPanel::setProgress);
+    // Progress belongs to the tab whose analysis runs: landscapes and Hessians show their own.
+    connect(
+        data, &ActiveRunData::analysisProgress, this,
+        [this](const QString& phase, double fraction) {
+            const bool other =
+                m_landscape->isComputing() || m_sensitivity->isAnalysing() ||
+                (m_controls && (m_controls->currentKind() == AnalysisControls::Kind::Landscape ||
+                                m_controls->currentKind() == AnalysisControls::Kind::Hessian));
+            if (!other) {
+                m_sharpness->setProgress(phase, fraction);
+            }
+        });
+    connect(m_sensitivity, &SensitivityPanel::trainRequested, this, &Dashboard::trainRequested);
+    connect(m_sensitivity, &SensitivityPanel::errorOccurred, this, &Dashboard::errorOccurred);
+    connect(m_landscape, &LandscapePanel::errorOccurred, this, &Dashboard::errorOccurred);
     connect(data, &ActiveRunData::analysisEnded, m_sharpness, &SharpnessPanel::clearProgress);
     connect(hub, &SelectionHub::activeLayerChanged, this, &Dashboard::onActiveLayerChanged);
     connect(m_bits, &BitWidthChart::layerClicked, hub, &SelectionHub::setActiveLayer);
@@ -180,6 +210,12 @@ QString Dashboard::runLabel() const {
 
 void Dashboard::setSharpnessAction(QAction* action) {
     m_sharpness->setMeasureAction(action);
+}
+
+void Dashboard::setAnalysisControls(AnalysisControls* controls) {
+    m_controls = controls;
+    m_landscape->setAnalysisControls(controls);
+    m_sensitivity->setAnalysisControls(controls);
 }
 
 void Dashboard::updateFromModel() {
@@ -302,8 +338,10 @@ void Dashboard::updateEmptyStates() {
     } else {
         show(HistogramTab, false, QString(), QString());
     }
-    // The sharpness tab always has something to say: its figures, or how to get them.
+    // The analysis tabs always have something to say: their figures, or how to get them.
     show(SharpnessTab, false, QString(), QString());
+    show(LandscapeTab, false, QString(), QString());
+    show(SensitivityTab, false, QString(), QString());
 }
 
 void Dashboard::updateHistogramCaption() {

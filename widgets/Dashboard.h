@@ -1,11 +1,13 @@
 // The live views of the active run in one place, as tabs: training curves with the method's own
 // streamed state (SQuAT's perturbed loss and norms, noise tempering's lambda) under them; bit
 // widths with the quantization error; step-size traces with a layer chooser; the weight
-// histogram of the active layer; the run's sharpness figures. Fed by ActiveRunData, so a live run
+// histogram of the active layer; the run's sharpness figures; its loss landscapes; its Hessian
+// sensitivities and the bit allocation chosen from them. Fed by ActiveRunData, so a live run
 // streams in and an opened past run restores every view. Each tab says plainly why it is empty when
 // it is.
 #pragma once
 
+#include <QJsonObject>
 #include <QSet>
 #include <QWidget>
 
@@ -19,10 +21,13 @@ class QTabWidget;
 namespace qs::ui {
 
 class ActiveRunData;
+class AnalysisControls;
 class BitWidthChart;
 class EmptyStateWidget;
 class MethodStatePlot;
 class QuantErrorChart;
+class LandscapePanel;
+class SensitivityPanel;
 class SharpnessPanel;
 class SelectionHub;
 class StepSizePlot;
@@ -35,7 +40,16 @@ struct WeightHistogram;
 class Dashboard : public QWidget {
     Q_OBJECT
 public:
-    enum Tab { CurvesTab, BitsTab, StepsTab, HistogramTab, SharpnessTab, TabCount };
+    enum Tab {
+        CurvesTab,
+        BitsTab,
+        StepsTab,
+        HistogramTab,
+        SharpnessTab,
+        LandscapeTab,
+        SensitivityTab,
+        TabCount
+    };
 
     Dashboard(ActiveRunData* data, SelectionHub* hub, QWidget* parent = nullptr);
 
@@ -46,6 +60,11 @@ public:
     SharpnessPanel* sharpnessPanel() const { return m_sharpness; }
     /// The action behind the sharpness tab's "Measure sharpness" button.
     void setSharpnessAction(QAction* action);
+    LandscapePanel* landscapePanel() const { return m_landscape; }
+    SensitivityPanel* sensitivityPanel() const { return m_sensitivity; }
+    /// Where the landscape and sensitivity tabs start their analyses; also tells the tabs apart
+    /// when progress arrives.
+    void setAnalysisControls(AnalysisControls* controls);
     BitWidthChart* bitWidthChart() const { return m_bits; }
     QuantErrorChart* quantErrorChart() const { return m_error; }
     StepSizePlot* stepSizePlot() const { return m_steps; }
@@ -59,6 +78,12 @@ public:
     QString emptyStateTitle(Tab tab) const;
     /// The line above the tabs naming the shown run, as plain text.
     QString bannerText() const;
+
+Q_SIGNALS:
+    /// The sensitivity tab asks to train an allocation with this spec.
+    void trainRequested(const QJsonObject& spec);
+    /// A tab has an error for the notification bar.
+    void errorOccurred(const QString& message);
 
 private:
     void updateFromModel();
@@ -85,6 +110,9 @@ private:
     TrainingCurvesPlot* m_curves;
     MethodStatePlot* m_methodState;
     SharpnessPanel* m_sharpness;
+    LandscapePanel* m_landscape;
+    SensitivityPanel* m_sensitivity;
+    AnalysisControls* m_controls = nullptr;
     BitWidthChart* m_bits;
     QuantErrorChart* m_error;
     StepSizePlot* m_steps;

@@ -6,6 +6,8 @@
 #include "widgets/RunConfigPanel.h"
 #include "widgets/TextFormat.h"
 
+#include <QJsonObject>
+
 #include <QAction>
 
 namespace qs::ui {
@@ -91,6 +93,27 @@ void JobControls::onRun() {
         return;
     }
     start(m_config->spec(), QString());
+}
+
+bool JobControls::runSpec(const QJsonObject& spec) {
+    m_config->setSpec(spec);
+    const QString name = m_config->spec().value(QStringLiteral("name")).toString();
+    if (!m_config->checkBeforeRun()) {
+        const SpecProblem problem = m_config->problem();
+        Q_EMIT errorOccurred(
+            tr("Could not start \"%1\": %2")
+                .arg(name, problem.ok() ? m_config->missingPaths().join(QStringLiteral("; "))
+                                        : problem.message));
+        updateActions();
+        return false;
+    }
+    if (m_backend->isRunning()) {
+        const int before = m_queue->count();
+        onAddToQueue();
+        return m_queue->count() > before;
+    }
+    onRun();
+    return m_backend->isRunning();
 }
 
 void JobControls::onPause() {

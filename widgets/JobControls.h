@@ -34,6 +34,10 @@ public:
 
 public Q_SLOTS:
     void updateActions();
+    /// Loads `spec` into the config panel and starts it the way Run does (the panel validates
+    /// it and marks what is wrong); while a run is in progress it goes to the queue instead, as
+    /// Add to queue would. Returns whether it started or was queued.
+    bool runSpec(const QJsonObject& spec);
 
 Q_SIGNALS:
     /// A run could not start or ended badly; the text names the run and the reason.

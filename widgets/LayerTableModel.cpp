@@ -2,6 +2,7 @@
 
 #include <QBrush>
 #include <QColor>
+#include <QFont>
 #include <QLocale>
 
 #include <cmath>
@@ -117,6 +118,16 @@ int LayerTableModel::rowOf(const QString& layer) const {
     return -1;
 }
 
+void LayerTableModel::setAllocation(const QMap<QString, int>& bits) {
+    if (bits == m_allocation) {
+        return;
+    }
+    m_allocation = bits;
+    if (!m_rows.isEmpty()) {
+        Q_EMIT dataChanged(index(0, Allocated), index(rowCount() - 1, Allocated));
+    }
+}
+
 int LayerTableModel::rowCount(const QModelIndex& parent) const {
     return parent.isValid() ? 0 : m_rows.size();
 }
@@ -150,6 +161,10 @@ QVariant LayerTableModel::displayValue(const LayerRow& r, int column) const {
             return r.weightBits == 0 ? kDash : percentText(r.weightClipRate);
         case AClip:
             return r.actBits == 0 ? kDash : percentText(r.actClipRate);
+        case Allocated: {
+            const auto it = m_allocation.find(r.layer);
+            return it == m_allocation.end() ? QString() : bitsText(it.value());
+        }
         default:
             return {};
     }
@@ -180,6 +195,10 @@ QVariant LayerTableModel::sortValue(const LayerRow& r, int row, int column) cons
             return r.weightBits == 0 ? -1.0 : r.weightClipRate;
         case AClip:
             return r.actBits == 0 ? -1.0 : r.actClipRate;
+        case Allocated: {
+            const auto it = m_allocation.find(r.layer);
+            return it == m_allocation.end() ? 99 : (it.value() == 0 ? 32 : it.value());
+        }
         default:
             return {};
     }
@@ -206,16 +225,37 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
             if (column == Layer || column == Shape) {
                 return QVariant(Qt::AlignLeft | Qt::AlignVCenter);
             }
-            if (column == WBits || column == ABits) {
+            if (column == WBits || column == ABits || column == Allocated) {
                 return QVariant(Qt::AlignCenter);
             }
             return QVariant(Qt::AlignRight | Qt::AlignVCenter);
         case Qt::ForegroundRole:
+            if (column == Allocated) {
+                // A change against the bits the run has now stands out; the same bits recede.
+                const auto it = m_allocation.find(r.layer);
+                if (it == m_allocation.end()) {
+                    return {};
+                }
+                if (it.value() == r.weightBits) {
+                    return QBrush(QColor(0x75, 0x75, 0x75));
+                }
+                return QBrush(it.value() < r.weightBits && it.value() != 0
+                                  ? QColor(0x15, 0x65, 0xc0)
+                                  : QColor(0xb2, 0x4a, 0x00));
+            }
             if ((column == WBits && r.weightBits == 0) || (column == ABits && r.actBits == 0)) {
                 return QBrush(QColor(0x6a, 0x1b, 0x9a));
             }
             if (displayValue(r, column) == kDash) {
                 return QBrush(QColor(0x9e, 0x9e, 0x9e));
+            }
+            return {};
+        case Qt::FontRole:
+            if (column == Allocated && m_allocation.contains(r.layer) &&
+                m_allocation.value(r.layer) != r.weightBits) {
+                QFont bold;
+                bold.setBold(true);
+                return bold;
             }
             return {};
         case Qt::BackgroundRole:
@@ -227,6 +267,13 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
         case Qt::ToolTipRole:
             if (column == WStep && r.weightSteps.size() > 1) {
                 return tr("Mean of %1 per-channel step sizes").arg(r.weightSteps.size());
+            }
+            if (column == Allocated && m_allocation.contains(r.layer)) {
+                const int bits = m_allocation.value(r.layer);
+                return bits == r.weightBits
+                           ? tr("The allocation keeps %1 at %2").arg(r.layer, bitsText(bits))
+                           : tr("The allocation puts %1 at %2 (now %3)")
+                                 .arg(r.layer, bitsText(bits), bitsText(r.weightBits));
             }
             if (column == Layer) {
                 const QString block = blockOf(r.layer);
@@ -244,7 +291,7 @@ QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, i
     }
     if (role == Qt::DisplayRole) {
         static const char* names[] = {"Layer",  "Shape",   "Params",  "W bits", "A bits", "W step",
-                                      "A step", "W error", "A error", "W clip", "A clip"};
+                                      "A step", "W error", "A error", "W clip", "A clip", "Alloc."};
         return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
     }
     if (role == Qt::ToolTipRole) {
@@ -259,7 +306,9 @@ QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, i
             "Mean squared weight quantization error",
             "Mean squared activation quantization error",
             "Fraction of weights clipped to the grid's ends",
-            "Fraction of activations clipped to the grid's ends"};
+            "Fraction of activations clipped to the grid's ends",
+            "Weight bits of the allocation chosen in the Sensitivity tab (empty: none chosen); "
+            "blue where it saves bits, orange where it adds them"};
         return section >= 0 && section < ColumnCount ? tr(tips[section]) : QVariant();
     }
     if (role == Qt::TextAlignmentRole) {

@@ -1,11 +1,14 @@
 // The per-layer quantizer state of one snapshot as a table: one row per quantizable layer in
 // forward order. Display text is formatted for reading; SortRole gives the raw number so a
-// QSortFilterProxyModel sorts numerically (and the Layer column in forward order).
+// QSortFilterProxyModel sorts numerically (and the Layer column in forward order). The Allocated
+// column shows the weight bits of a planned allocation (chosen from the Hessian sensitivities),
+// matched by layer name, and is empty without one.
 #pragma once
 
 #include "visualization/ViewData.h"
 
 #include <QAbstractTableModel>
+#include <QMap>
 
 namespace qs::ui {
 
@@ -24,6 +27,9 @@ public:
         AError,
         WClip,
         AClip,
+        /// Weight bits of the planned allocation; last in the model so that saved column
+        /// settings keep their meaning, shown after W bits by the view.
+        Allocated,
         ColumnCount
     };
     enum Role {
@@ -41,6 +47,10 @@ public:
     const QVector<LayerRow>& layers() const { return m_rows; }
     /// Row of a layer path, or -1.
     int rowOf(const QString& layer) const;
+    /// The planned allocation (layer -> weight bits, 0 = float) shown in the Allocated column;
+    /// an empty map empties it. Layers missing from the map show nothing.
+    void setAllocation(const QMap<QString, int>& bits);
+    const QMap<QString, int>& allocation() const { return m_allocation; }
 
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
@@ -60,6 +70,7 @@ private:
     QVariant sortValue(const LayerRow& row, int index, int column) const;
 
     QVector<LayerRow> m_rows;
+    QMap<QString, int> m_allocation;
     QVector<int> m_blockIndex;  ///< consecutive block number per row (for alternating shading)
 };
 

@@ -107,6 +107,10 @@ LayerTableView::LayerTableView(ActiveRunData* data, SelectionHub* hub, QWidget* 
     m_table->setWordWrap(false);
     m_table->setShowGrid(false);
     m_table->setCornerButtonEnabled(false);
+    // The allocation's bits read best right beside the bits the run has now.
+    QHeaderView* header = m_table->horizontalHeader();
+    header->moveSection(header->visualIndex(LayerTableModel::Allocated),
+                        header->visualIndex(LayerTableModel::WBits) + 1);
     // Right-click on the header picks the columns: the dock is narrow, so a few secondary
     // figures start hidden (MainWindow) and are one click away.
     m_table->horizontalHeader()->setContextMenuPolicy(Qt::CustomContextMenu);
@@ -145,6 +149,9 @@ LayerTableView::LayerTableView(ActiveRunData* data, SelectionHub* hub, QWidget* 
     connect(data, &ActiveRunData::reset, this, &LayerTableView::updateFromModel);
     connect(data, &ActiveRunData::layersAppended, this, &LayerTableView::onLayersAppended);
     connect(hub, &SelectionHub::activeLayerChanged, this, &LayerTableView::onActiveLayerChanged);
+    connect(hub, &SelectionHub::plannedAllocationChanged, this,
+            &LayerTableView::onPlannedAllocationChanged);
+    onPlannedAllocationChanged(hub->plannedAllocation());
     connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &LayerTableView::onSelectionChanged);
     updateFromModel();
@@ -211,6 +218,12 @@ void LayerTableView::fitColumns() {
 
 void LayerTableView::onLayersAppended(const LayerSnapshot&) {
     updateFromModel();
+}
+
+void LayerTableView::onPlannedAllocationChanged(const QMap<QString, int>& bits) {
+    m_model->setAllocation(bits);
+    // The column takes room in a narrow dock: it is there while there is an allocation to show.
+    m_table->setColumnHidden(LayerTableModel::Allocated, bits.isEmpty());
 }
 
 void LayerTableView::onActiveLayerChanged(const QString& layer) {

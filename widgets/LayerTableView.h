@@ -1,8 +1,10 @@
 // The layer table of the active run: a sortable view over LayerTableModel. Selecting a row makes
 // that layer the hub's active layer, and the hub's active layer selects its row, so the table, the
-// charts and the histogram always point at the same layer.
+// charts and the histogram always point at the same layer. The hub's planned allocation fills the
+// Allocated column, placed right after W bits and shown while there is one.
 #pragma once
 
+#include <QMap>
 #include <QWidget>
 
 class QLabel;
@@ -33,6 +35,7 @@ private:
     void updateFromModel();
     void onLayersAppended(const LayerSnapshot& snapshot);
     void onActiveLayerChanged(const QString& layer);
+    void onPlannedAllocationChanged(const QMap<QString, int>& bits);
     void onSelectionChanged();
     void selectLayer(const QString& layer);
     void fitColumns();

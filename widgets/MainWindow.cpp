@@ -82,6 +82,7 @@ MainWindow::MainWindow(RunBackend* backend, QWidget* parent)
 
     m_config->setRunActions({m_jobs->runAction(), m_jobs->addToQueueAction()});
     m_dashboard->setSharpnessAction(m_analyses->measureSharpnessAction());
+    m_dashboard->setAnalysisControls(m_analyses);
     m_queueView = new JobQueueView(m_jobs->queue(), m_jobs->runQueueAction());
 
     // The comparison gets a window of its own: it needs room (overlaid curves and a table
@@ -234,6 +235,7 @@ void MainWindow::connectNotifications() {
     };
     connect(m_jobs, &JobControls::errorOccurred, this, error);
     connect(m_browser, &RunBrowser::errorOccurred, this, error);
+    connect(m_dashboard, &Dashboard::errorOccurred, this, error);
     connect(m_config, &RunConfigPanel::messageLogged, this,
             [this](LogEntry::Level level, const QString& text) {
                 if (level == LogEntry::Error) {
@@ -251,8 +253,30 @@ void MainWindow::connectNotifications() {
     connect(m_browser, &RunBrowser::sharpnessRequested, m_analyses,
             &AnalysisControls::measureSharpness);
     connect(m_analyses, &AnalysisControls::analysisStarted, this, [this](qint64 runId) {
-        if (m_hub->activeRun() == runId) {
-            m_dashboard->tabs()->setCurrentIndex(Dashboard::SharpnessTab);
+        if (m_hub->activeRun() != runId) {
+            return;
+        }
+        switch (m_analyses->currentKind()) {
+            case AnalysisControls::Kind::Landscape:
+                m_dashboard->tabs()->setCurrentIndex(Dashboard::LandscapeTab);
+                break;
+            case AnalysisControls::Kind::Hessian:
+                m_dashboard->tabs()->setCurrentIndex(Dashboard::SensitivityTab);
+                break;
+            default:
+                m_dashboard->tabs()->setCurrentIndex(Dashboard::SharpnessTab);
+                break;
+        }
+    });
+    // Training an allocation from the sensitivity tab goes through the config panel and the
+    // Run button's path (validation, queue while a run trains); a run that starts is followed
+    // on its curves.
+    connect(m_dashboard, &Dashboard::trainRequested, this, [this](const QJsonObject& spec) {
+        const qint64 before = m_hub->activeRun();
+        m_configDock->show();
+        m_configDock->raise();
+        if (m_jobs->runSpec(spec) && m_hub->activeRun() != before) {
+            m_dashboard->tabs()->setCurrentIndex(Dashboard::CurvesTab);
         }
     });
     connect(m_analyses, &AnalysisControls::errorOccurred, this, error);
@@ -306,7 +330,10 @@ void MainWindow::saveSettings() const {
     s.beginGroup(QStringLiteral("layerColumns"));
     const QTableView* table = m_layers->tableView();
     for (int c = 0; c < LayerTableModel::ColumnCount; ++c) {
-        s.setValue(QString::number(c), table->isColumnHidden(c));
+        // The Allocated column follows the chosen allocation, not a setting.
+        if (c != LayerTableModel::Allocated) {
+            s.setValue(QString::number(c), table->isColumnHidden(c));
+        }
     }
     s.endGroup();
     s.endGroup();
@@ -341,7 +368,9 @@ void MainWindow::restoreSettings() {
     s.beginGroup(QStringLiteral("layerColumns"));
     QTableView* table = m_layers->tableView();
     for (const QString& key : s.childKeys()) {
-        table->setColumnHidden(key.toInt(), s.value(key).toBool());
+        if (key.toInt() != LayerTableModel::Allocated) {
+            table->setColumnHidden(key.toInt(), s.value(key).toBool());
+        }
     }
     s.endGroup();
     s.endGroup();

@@ -28,4 +28,12 @@ void SelectionHub::setSelectedRuns(const QVector<qint64>& runIds) {
     Q_EMIT selectedRunsChanged(runIds);
 }
 
+void SelectionHub::setPlannedAllocation(const QMap<QString, int>& bits) {
+    if (bits == m_plannedAllocation) {
+        return;
+    }
+    m_plannedAllocation = bits;
+    Q_EMIT plannedAllocationChanged(bits);
+}
+
 }  // namespace qs::ui

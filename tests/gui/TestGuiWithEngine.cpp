@@ -318,8 +318,8 @@ void TestGuiWithEngine::screenshotsOfEveryView() {
     };
 
     save(QStringLiteral("engine-main-window.png"));
-    static const char* const tabNames[Dashboard::TabCount] = {"curves", "bits-error", "step-sizes",
-                                                              "histogram", "sharpness"};
+    static const char* const tabNames[Dashboard::TabCount] = {
+        "curves", "bits-error", "step-sizes", "histogram", "sharpness", "landscape", "sensitivity"};
     QTabWidget* tabs = window.dashboard()->tabs();
     QCOMPARE(tabs->count(), int(Dashboard::TabCount));
     for (int t = 0; t < Dashboard::TabCount; ++t) {

@@ -12,6 +12,7 @@
 
 #include <QDir>
 #include <QImage>
+#include <QLabel>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -542,10 +543,14 @@ void TestLandscapeView::comparisonSwitchesModes() {
     QVERIFY(QTest::qWaitForWindowExposed(&comparison));
     QCOMPARE(comparison.mode(), LandscapeComparison::Mode::SideBySide);
     QVERIFY(comparison.view(0)->isVisible() && comparison.view(1)->isVisible());
-    // One scale for both sides.
+    // One scale for both sides, each captioned with its surface.
     QCOMPARE(comparison.view(0)->range().lossMax, comparison.view(1)->range().lossMax);
+    const auto* caption = comparison.findChild<QLabel*>(QStringLiteral("comparisonCaption1"));
+    QVERIFY(caption && caption->isVisible());
+    QVERIFY2(caption->text().contains(bumpy(2).label), qPrintable(caption->text()));
 
     comparison.setMode(LandscapeComparison::Mode::Overlaid);
+    QVERIFY(!caption->isVisible());  // the overlay's legend names both
     QVERIFY(comparison.view(0)->isVisible());
     QVERIFY(!comparison.view(1)->isVisible());
     QVERIFY(comparison.view(0)->hasOverlay());

@@ -1,11 +1,16 @@
 #include "FakeBackend.h"
 
+#include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QTemporaryDir>
 #include <QTimer>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 using namespace qs::ui;
@@ -299,7 +304,11 @@ QVector<MetricPoint> evalAt(qint64 step, int epoch, int epochs, double finalAcc)
 
 }  // namespace
 
-FakeBackend::FakeBackend(QObject* parent) : RunBackend(parent) {}
+FakeBackend::FakeBackend(QObject* parent) : RunBackend(parent), m_landscapeTimer(new QTimer(this)) {
+    connect(m_landscapeTimer, &QTimer::timeout, this, &FakeBackend::landscapeTick);
+}
+
+FakeBackend::~FakeBackend() = default;
 
 QJsonObject FakeBackend::defaultSpec() {
     static const char* text = R"({
@@ -937,6 +946,531 @@ WeightHistogram FakeBackend::makeHistogram(qint64 runId, qint64 step, const QStr
         h.counts << std::round(9216.0 * density / bins * 3.0);
     }
     return h;
+}
+
+// --- landscapes and Hessian reports ---
+
+namespace {
+
+QString defaultMode(const RunData& run) {
+    return run.summary.method == QLatin1String("fp") ? QStringLiteral("float")
+                                                     : QStringLiteral("dequantized");
+}
+
+QString directionsText(const QString& kind) {
+    if (kind == QLatin1String("interpolation")) {
+        return QStringLiteral("interpolation");
+    }
+    return kind + QStringLiteral(" directions");
+}
+
+/// The stage a layer's bits are tied to ("layer2" for "layer2.0.conv1"); empty for the stem
+/// and the head.
+QString stageOf(const QString& layer) {
+    const int dot = layer.indexOf(QLatin1Char('.'));
+    return dot > 0 && layer.startsWith(QLatin1String("layer")) ? layer.left(dot) : QString();
+}
+
+}  // namespace
+
+double FakeBackend::bowlLoss(const QString& directions, double alpha, double beta, double floor,
+                             double curvature) {
+    if (directions == QLatin1String("interpolation")) {
+        // Two minima (the two checkpoints, alpha 0 and 1) with a barrier between them.
+        const double s = std::sin(kPi * alpha);
+        return floor + curvature * (0.1 * alpha + 0.6 * s * s);
+    }
+    if (directions == QLatin1String("hessian")) {
+        // Steepest along the top eigenvector.
+        return floor + curvature * (4.0 * alpha * alpha + 1.5 * beta * beta);
+    }
+    return floor + curvature * (alpha * alpha + 2.0 * beta * beta);
+}
+
+double FakeBackend::bowlAccuracy(double loss) {
+    return 0.1 + 0.83 * std::exp(-std::max(0.0, loss - 0.3));
+}
+
+LandscapeSurface FakeBackend::makeLandscape(qint64 runId, qint64 step,
+                                            const LandscapeRequest& request, double floor,
+                                            double curvature) {
+    LandscapeSurface s;
+    s.runId = runId;
+    s.step = step;
+    s.kind = request.directions;
+    s.mode = request.mode.isEmpty() ? QStringLiteral("dequantized") : request.mode;
+    s.status = QStringLiteral("finished");
+    s.seed = request.seed;
+    s.samples = request.samples;
+    const bool curve = request.directions == QLatin1String("interpolation");
+    s.nx = request.nx;
+    s.ny = curve ? 1 : request.ny;
+    s.xMin = request.xMin;
+    s.xMax = request.xMax;
+    s.yMin = curve ? 0.0 : request.yMin;
+    s.yMax = curve ? 0.0 : request.yMax;
+    s.label = s.ny == 1
+                  ? QStringLiteral("%1 %2 points · step %3").arg(s.kind).arg(s.nx).arg(step)
+                  : QStringLiteral("%1 %2×%3 · step %4").arg(s.kind).arg(s.nx).arg(s.ny).arg(step);
+    for (int iy = 0; iy < s.ny; ++iy) {
+        for (int ix = 0; ix < s.nx; ++ix) {
+            const double loss = bowlLoss(s.kind, s.alphaAt(ix), s.betaAt(iy), floor, curvature);
+            s.loss.append(loss);
+            s.accuracy.append(bowlAccuracy(loss));
+        }
+    }
+    return s;
+}
+
+qint64 FakeBackend::addStoredLandscape(LandscapeSurface surface) {
+    surface.id = m_nextLandscapeId++;
+    m_landscapes.insert(surface.id, surface);
+    return surface.id;
+}
+
+qint64 FakeBackend::lastStep(qint64 runId) const {
+    qint64 step = 0;
+    for (const MetricPoint& m : m_runs.value(runId).metrics) {
+        step = std::max(step, m.step);
+    }
+    return step;
+}
+
+QString FakeBackend::analysisRefusal(qint64 runId) {
+    if (!m_failNextAnalysisStart.isEmpty()) {
+        const QString message = m_failNextAnalysisStart;
+        m_failNextAnalysisStart.clear();
+        return message;
+    }
+    if (m_analysisRun != 0) {
+        return QStringLiteral(
+                   "an analysis of run %1 is in progress; wait for it to end or "
+                   "cancel it")
+            .arg(m_analysisRun);
+    }
+    if (!m_runs.contains(runId)) {
+        return QStringLiteral("no run with id %1 in %2").arg(runId).arg(storePath());
+    }
+    if (m_running) {
+        return QStringLiteral("run %1 is training; analyse after it ends").arg(m_liveId);
+    }
+    const QString status = m_runs.value(runId).summary.status;
+    if (status == QLatin1String("failed") || status == QLatin1String("running")) {
+        return QStringLiteral("run %1 %2: it has no final checkpoint").arg(runId).arg(status);
+    }
+    return {};
+}
+
+bool FakeBackend::computeLandscape(qint64 runId, const LandscapeRequest& request, QString* error) {
+    const QString refusal = analysisRefusal(runId);
+    if (!refusal.isEmpty()) {
+        *error = refusal;
+        return false;
+    }
+    const QStringList kinds{QStringLiteral("random"), QStringLiteral("hessian"),
+                            QStringLiteral("interpolation")};
+    if (!kinds.contains(request.directions)) {
+        *error = QStringLiteral("directions: must be one of %1 (got \"%2\")")
+                     .arg(kinds.join(QStringLiteral(", ")), request.directions);
+        return false;
+    }
+    const bool curve = request.directions == QLatin1String("interpolation");
+    if (curve && (request.otherRunId == runId || !m_runs.contains(request.otherRunId))) {
+        *error = QStringLiteral("interpolation needs another stored run to go towards (got %1)")
+                     .arg(request.otherRunId);
+        return false;
+    }
+    if (request.nx < 2 || (!curve && request.ny < 1) || request.nx > 201 || request.ny > 201) {
+        *error = QStringLiteral("grid: must be 2..201 points a side (got %1×%2)")
+                     .arg(request.nx)
+                     .arg(request.ny);
+        return false;
+    }
+    LandscapeRequest r = request;
+    if (r.mode.isEmpty()) {
+        r.mode = defaultMode(m_runs.value(runId));
+    }
+    LandscapeSurface s = makeLandscape(runId, lastStep(runId), r);
+    s.loss.fill(std::numeric_limits<double>::quiet_NaN());
+    s.accuracy.fill(std::numeric_limits<double>::quiet_NaN());
+    s.status = QStringLiteral("running");
+    if (curve) {
+        s.label =
+            QStringLiteral("interpolation to run %1 · step %2").arg(request.otherRunId).arg(s.step);
+    }
+    const qint64 id = addStoredLandscape(s);
+    m_landscapeRequests.append({runId, request});
+    startLandscapeJob(id, runId);
+    return true;
+}
+
+bool FakeBackend::resumeLandscape(qint64 landscapeId, QString* error) {
+    if (!m_landscapes.contains(landscapeId)) {
+        *error = QStringLiteral("no landscape with id %1 in %2").arg(landscapeId).arg(storePath());
+        return false;
+    }
+    LandscapeSurface& s = m_landscapes[landscapeId];
+    if (s.status == QLatin1String("finished")) {
+        *error = QStringLiteral("landscape %1 is complete; nothing to resume").arg(landscapeId);
+        return false;
+    }
+    const QString refusal = analysisRefusal(s.runId);
+    if (!refusal.isEmpty()) {
+        *error = refusal;
+        return false;
+    }
+    s.status = QStringLiteral("running");
+    m_resumed.append(landscapeId);
+    startLandscapeJob(landscapeId, s.runId);
+    return true;
+}
+
+void FakeBackend::startLandscapeJob(qint64 landscapeId, qint64 runId) {
+    const LandscapeSurface& s = m_landscapes[landscapeId];
+    m_pendingPoints.clear();
+    for (int iy = 0; iy < s.ny; ++iy) {
+        for (int ix = 0; ix < s.nx; ++ix) {
+            if (std::isnan(s.loss[s.index(ix, iy)])) {
+                m_pendingPoints.append({ix, iy});
+            }
+        }
+    }
+    const int batches = std::max(1, m_landscapeBatches);
+    m_pointsPerBatch = std::max<int>(1, int((s.nx * s.ny + batches - 1) / batches));
+    m_analysisRun = runId;
+    m_landscapeJob = landscapeId;
+    // Started from the event loop, as the real backend's worker would.
+    QTimer::singleShot(0, this, [this, landscapeId] {
+        if (m_landscapeJob != landscapeId) {
+            return;  // cancelled before it began
+        }
+        Q_EMIT landscapeStarted(m_landscapes.value(landscapeId));
+        m_landscapeTimer->start(m_landscapeInterval);
+    });
+}
+
+void FakeBackend::landscapeTick() {
+    if (m_landscapeJob == 0 || !m_landscapes.contains(m_landscapeJob)) {
+        m_landscapeTimer->stop();
+        return;
+    }
+    LandscapeSurface& s = m_landscapes[m_landscapeJob];
+    if (!m_failAnalysis.isEmpty()) {
+        const QString message = m_failAnalysis;
+        m_failAnalysis.clear();
+        m_landscapeTimer->stop();
+        s.status = QStringLiteral("failed");
+        m_landscapeJob = 0;
+        const qint64 runId = m_analysisRun;
+        m_analysisRun = 0;
+        Q_EMIT analysisFailed(runId, message);
+        return;
+    }
+    LandscapePoints batch;
+    batch.id = s.id;
+    const int n = std::min<int>(m_pointsPerBatch, m_pendingPoints.size());
+    for (int i = 0; i < n; ++i) {
+        const auto [ix, iy] = m_pendingPoints.takeFirst();
+        const double loss = bowlLoss(s.kind, s.alphaAt(ix), s.betaAt(iy));
+        batch.points.append({ix, iy, loss, bowlAccuracy(loss)});
+    }
+    applyLandscapePoints(s, batch);
+    const double fraction = double(s.finishedCount()) / double(s.nx * s.ny);
+    Q_EMIT analysisProgress(s.runId, QStringLiteral("landscape, ") + directionsText(s.kind),
+                            fraction);
+    Q_EMIT landscapePointsArrived(batch, fraction);
+    if (m_pendingPoints.isEmpty()) {
+        m_landscapeTimer->stop();
+        s.status = QStringLiteral("finished");
+        m_landscapeJob = 0;
+        m_analysisRun = 0;
+        Q_EMIT landscapeFinished(s);
+    }
+}
+
+QVector<LandscapeSurface> FakeBackend::landscapes(qint64 runId) const {
+    QVector<LandscapeSurface> out;
+    for (const LandscapeSurface& s : m_landscapes) {
+        if (s.runId == runId) {
+            out.append(s);
+        }
+    }
+    return out;
+}
+
+void FakeBackend::cancelAnalysis() {
+    if (m_landscapeJob != 0) {
+        m_landscapeTimer->stop();
+        LandscapeSurface& s = m_landscapes[m_landscapeJob];
+        s.status = QStringLiteral("cancelled");
+        m_landscapeJob = 0;
+        m_analysisRun = 0;
+        Q_EMIT landscapeFinished(s);
+    } else if (m_hessianJob != 0) {
+        const qint64 runId = m_hessianJob;
+        m_hessianJob = 0;
+        m_analysisRun = 0;
+        Q_EMIT analysisFailed(runId,
+                              QStringLiteral("Hessian analysis of run %1 cancelled").arg(runId));
+    }
+}
+
+HessianSummary FakeBackend::makeHessian(qint64 runId, const HessianRequest& request) const {
+    const RunData run = m_runs.value(runId);
+    HessianSummary h;
+    h.runId = runId;
+    h.step = lastStep(runId);
+    h.mode = request.mode.isEmpty() ? defaultMode(run) : request.mode;
+    for (int k = 0; k < request.topK; ++k) {
+        h.eigenvalues.append(182.4 * std::pow(0.55, k) * (1.0 + 0.05 * k));
+    }
+    const QVector<LayerRow> plan = plannedLayers(run.spec);
+    double se2 = 0.0;
+    for (int i = 0; i < plan.size(); ++i) {
+        const LayerRow& r = plan[i];
+        LayerSensitivity l;
+        l.layer = r.layer;
+        l.params = r.paramCount;
+        const QString stage = stageOf(r.layer);
+        const qint64 pixels = stage == QLatin1String("layer2")   ? 196
+                              : stage == QLatin1String("layer3") ? 49
+                              : r.layer == QLatin1String("fc")   ? 1
+                                                                 : 784;
+        l.macs = r.paramCount * pixels;
+        // The stem and the head are the most sensitive per weight; deeper layers flatter.
+        const double edge = i == 0 || i == plan.size() - 1 ? 3.0 : 1.0;
+        l.trace = 40.0 * edge * (1.0 + 0.6 * std::sin(1.3 * i)) * std::exp(-0.08 * i);
+        l.traceSe = 0.08 * l.trace + 0.5;
+        const double fanIn =
+            double(r.paramCount) / double(std::max<qint64>(1, r.weightShape.value(0)));
+        const double sigma = std::sqrt(2.0 / std::max(1.0, fanIn));
+        for (int b : request.candidateBits) {
+            const double step = 2.0 * sigma * std::pow(2.0, 1 - b) * 1.5;
+            l.omega.insert(b, l.trace * step * step / 12.0);
+        }
+        h.trace += l.trace;
+        se2 += l.traceSe * l.traceSe;
+        h.layers.append(l);
+    }
+    h.traceSe = std::sqrt(se2);
+    return h;
+}
+
+qint64 FakeBackend::addStoredHessian(qint64 runId) {
+    HessianSummary h = makeHessian(runId, HessianRequest{});
+    h.id = m_nextHessianId++;
+    m_hessian.insert(h.id, h);
+    return h.id;
+}
+
+bool FakeBackend::analyzeHessian(qint64 runId, const HessianRequest& request, QString* error) {
+    const QString refusal = analysisRefusal(runId);
+    if (!refusal.isEmpty()) {
+        *error = refusal;
+        return false;
+    }
+    if (request.candidateBits.isEmpty()) {
+        *error = QStringLiteral("candidate_bits: must not be empty");
+        return false;
+    }
+    m_analysisRun = runId;
+    m_hessianJob = runId;
+    m_hessianRequests.append({runId, request});
+    QTimer::singleShot(0, this, [this, runId] {
+        if (m_hessianJob == runId) {
+            Q_EMIT analysisProgress(runId, QStringLiteral("Hessian, top eigenvalues"), 0.3);
+        }
+    });
+    QTimer::singleShot(m_landscapeInterval, this, [this, runId, request] {
+        if (m_hessianJob != runId) {
+            return;  // cancelled
+        }
+        Q_EMIT analysisProgress(runId, QStringLiteral("Hessian, layer traces"), 0.8);
+        m_hessianJob = 0;
+        m_analysisRun = 0;
+        if (!m_failAnalysis.isEmpty()) {
+            const QString message = m_failAnalysis;
+            m_failAnalysis.clear();
+            Q_EMIT analysisFailed(runId, message);
+            return;
+        }
+        HessianSummary h = makeHessian(runId, request);
+        h.id = m_nextHessianId++;
+        m_hessian.insert(h.id, h);
+        Q_EMIT hessianAnalyzed(h);
+    });
+    return true;
+}
+
+QVector<HessianSummary> FakeBackend::hessianReports(qint64 runId) const {
+    QVector<HessianSummary> out;
+    for (const HessianSummary& h : m_hessian) {
+        if (h.runId == runId) {
+            out.append(h);
+        }
+    }
+    return out;
+}
+
+ParetoFrontier FakeBackend::paretoFrontier(qint64 hessianId, QString* error) const {
+    ParetoFrontier f;
+    if (!m_failNextFrontier.isEmpty()) {
+        *error = m_failNextFrontier;
+        m_failNextFrontier.clear();
+        return f;
+    }
+    if (!m_hessian.contains(hessianId)) {
+        *error =
+            QStringLiteral("no Hessian report with id %1 in %2").arg(hessianId).arg(storePath());
+        return f;
+    }
+    const HessianSummary& h = m_hessian[hessianId];
+    f.runId = h.runId;
+    const QJsonObject quant = obj(m_runs.value(h.runId).spec, "quant");
+    const QString firstLast = quant.value(QStringLiteral("first_last")).toString();
+    const int actBits = quant.value(QStringLiteral("act_bits")).toInt(8);
+    QVector<int> candidates;
+    for (const LayerSensitivity& l : h.layers) {
+        for (int b : l.omega.keys()) {
+            if (!candidates.contains(b)) {
+                candidates.append(b);
+            }
+        }
+    }
+    std::sort(candidates.begin(), candidates.end());
+    if (candidates.isEmpty() || h.layers.isEmpty()) {
+        *error = QStringLiteral("report %1 has no candidate bit-widths").arg(hessianId);
+        return f;
+    }
+    // The policy: the stem and the head at 8 bits (or float), one choice per tied group.
+    QStringList groups;
+    QVector<int> groupOf(h.layers.size(), -1);
+    for (int i = 0; i < h.layers.size(); ++i) {
+        const bool edge = i == 0 || i == h.layers.size() - 1;
+        QString g = stageOf(h.layers[i].layer);
+        if (edge && firstLast == QLatin1String("same")) {
+            g = i == 0 ? stageOf(h.layers.value(1).layer)
+                       : stageOf(h.layers.value(h.layers.size() - 2).layer);
+        } else if (edge) {
+            continue;
+        }
+        if (!groups.contains(g)) {
+            groups.append(g);
+        }
+        groupOf[i] = groups.indexOf(g);
+    }
+    const int edgeBits = firstLast == QLatin1String("float") ? 0
+                         : candidates.contains(8)            ? 8
+                                                             : candidates.last();
+    auto evaluate = [&](const QVector<int>& choice) {
+        FrontierPoint p;
+        for (int i = 0; i < h.layers.size(); ++i) {
+            const LayerSensitivity& l = h.layers[i];
+            const int b = groupOf[i] < 0 ? edgeBits : choice[groupOf[i]];
+            p.bits.insert(l.layer, b);
+            p.sizeBytes += double(l.params) * (b == 0 ? 32 : b) / 8.0;
+            p.omega += b == 0 ? 0.0 : l.omega.value(b);
+            p.bitOps += double(l.macs) * (b == 0 ? 32 : b) * (groupOf[i] < 0 ? 8 : actBits);
+        }
+        return p;
+    };
+    // Brute force: every choice of bits per group.
+    QVector<FrontierPoint> all;
+    QVector<int> choice(groups.size(), 0);
+    for (;;) {
+        QVector<int> bits;
+        for (int c : choice) {
+            bits.append(candidates[c]);
+        }
+        all.append(evaluate(bits));
+        int g = 0;
+        while (g < choice.size() && ++choice[g] == candidates.size()) {
+            choice[g++] = 0;
+        }
+        if (g == choice.size()) {
+            break;
+        }
+    }
+    std::sort(all.begin(), all.end(), [](const FrontierPoint& a, const FrontierPoint& b) {
+        return a.sizeBytes != b.sizeBytes ? a.sizeBytes < b.sizeBytes : a.omega < b.omega;
+    });
+    double best = std::numeric_limits<double>::infinity();
+    for (const FrontierPoint& p : all) {
+        if (p.omega < best) {
+            f.points.append(p);
+            best = p.omega;
+        }
+    }
+    for (int b : candidates) {
+        f.uniform.insert(b, evaluate(QVector<int>(groups.size(), b)));
+    }
+    return f;
+}
+
+QJsonObject FakeBackend::allocationSpec(qint64 hessianId, const QMap<QString, int>& bits,
+                                        QString* error) const {
+    if (!m_failNextAllocation.isEmpty()) {
+        *error = m_failNextAllocation;
+        m_failNextAllocation.clear();
+        return {};
+    }
+    if (!m_hessian.contains(hessianId)) {
+        *error =
+            QStringLiteral("no Hessian report with id %1 in %2").arg(hessianId).arg(storePath());
+        return {};
+    }
+    const HessianSummary& h = m_hessian[hessianId];
+    const RunData run = m_runs.value(h.runId);
+    QJsonObject spec = normalized(run.spec);
+    const QString arch = obj(spec, "model").value(QStringLiteral("arch")).toString();
+    QStringList known;
+    for (const LayerSensitivity& l : h.layers) {
+        known << l.layer;
+    }
+    QJsonObject quant = obj(spec, "quant");
+    QJsonObject layers = quant.value(QStringLiteral("layers")).toObject();
+    for (auto it = bits.begin(); it != bits.end(); ++it) {
+        if (!known.contains(it.key())) {
+            *error =
+                QStringLiteral("quant.layers.%1: no layer of %2 has this path").arg(it.key(), arch);
+            return {};
+        }
+        if (it.value() != 0 && (it.value() < 2 || it.value() > 8)) {
+            *error = QStringLiteral(
+                         "quant.layers.%1.weight_bits: must be 0 (float) or 2..8 bits "
+                         "(got %2)")
+                         .arg(it.key())
+                         .arg(it.value());
+            return {};
+        }
+        QJsonObject entry = layers.value(it.key()).toObject();
+        entry.insert(QStringLiteral("weight_bits"), it.value());
+        layers.insert(it.key(), entry);
+    }
+    quant.insert(QStringLiteral("layers"), layers);
+    spec.insert(QStringLiteral("quant"), quant);
+    QJsonObject method = obj(spec, "method");
+    method.insert(QStringLiteral("name"), QStringLiteral("lsq"));
+    spec.insert(QStringLiteral("method"), method);
+    spec.insert(QStringLiteral("init_checkpoint"), checkpointPath(h.runId));
+    spec.insert(QStringLiteral("name"),
+                QStringLiteral("%1 mixed (report %2)").arg(run.summary.name).arg(hessianId));
+    return spec;
+}
+
+QString FakeBackend::checkpointPath(qint64 runId) const {
+    if (!m_checkpoints) {
+        m_checkpoints = std::make_unique<QTemporaryDir>();
+    }
+    const QString path =
+        QDir(m_checkpoints->path()).filePath(QStringLiteral("run-%1-last.safetensors").arg(runId));
+    if (!QFileInfo::exists(path)) {
+        QFile file(path);
+        if (file.open(QIODevice::WriteOnly)) {
+            file.close();
+        }
+    }
+    return path;
 }
 
 }  // namespace qs::test

@@ -1,11 +1,25 @@
 // A RunBackend for widget tests: presets, validation and layer plans that behave like the
 // engine's (a few of its rules, with its message format "field: problem"), an in-memory run
 // store, and helpers that emit a run's signals the way the bridge does.
+//
+// Analyses are synthetic but consistent. A landscape is an analytic bowl
+// (bowlLoss(): loss = 0.3 + a^2 + 2 b^2 for random directions) whose rows arrive from a QTimer in
+// a few batches, so tests wait with QSignalSpy or QTRY_*; it is stored as it goes, can be
+// cancelled (kept, "cancelled") and resumed. A Hessian report gives every layer of the run a
+// trace and Omega_i(b) = trace_i * 4^-b for b in 2, 3, 4, 8; its Pareto frontier is found by
+// brute force over every allocation the fake's policy allows (conv1 and fc at 8 bits, one
+// bit-width per stage layer1/layer2/layer3: the residual ties), and the uniform allocations are
+// among them.
 #pragma once
 
 #include "widgets/RunBackend.h"
 
 #include <QMap>
+
+#include <memory>
+
+class QTemporaryDir;
+class QTimer;
 
 namespace qs::test {
 
@@ -13,6 +27,7 @@ class FakeBackend : public qs::ui::RunBackend {
     Q_OBJECT
 public:
     explicit FakeBackend(QObject* parent = nullptr);
+    ~FakeBackend() override;
 
     // --- RunBackend ---
     QVector<qs::ui::PresetInfo> presets() const override;
@@ -38,6 +53,17 @@ public:
     /// makeSharpness()'s figures (also stored with the run), or analysisFailed (failAnalysis).
     bool measureSharpness(qint64 runId, QString* error) override;
     bool isAnalysing() const override { return m_analysisRun != 0; }
+    bool computeLandscape(qint64 runId, const qs::ui::LandscapeRequest& request,
+                          QString* error) override;
+    bool resumeLandscape(qint64 landscapeId, QString* error) override;
+    QVector<qs::ui::LandscapeSurface> landscapes(qint64 runId) const override;
+    bool analyzeHessian(qint64 runId, const qs::ui::HessianRequest& request,
+                        QString* error) override;
+    QVector<qs::ui::HessianSummary> hessianReports(qint64 runId) const override;
+    qs::ui::ParetoFrontier paretoFrontier(qint64 hessianId, QString* error) const override;
+    QJsonObject allocationSpec(qint64 hessianId, const QMap<QString, int>& bits,
+                               QString* error) const override;
+    void cancelAnalysis() override;
 
     // --- test helpers ---
     /// The complete default spec (the "smoke" preset).
@@ -66,6 +92,47 @@ public:
     static qs::ui::WeightHistogram makeHistogram(qint64 runId, qint64 step, const QString& layer,
                                                  int bits);
 
+    // --- landscapes and Hessian reports ---
+    /// The fake's landscapes: loss at (alpha, beta) for the directions ("random", "hessian",
+    /// "interpolation"), with the bowl's floor and curvature (1: the computed landscapes).
+    static double bowlLoss(const QString& directions, double alpha, double beta, double floor = 0.3,
+                           double curvature = 1.0);
+    /// Accuracy at a loss: 0.93 at the floor, falling as the loss rises.
+    static double bowlAccuracy(double loss);
+    /// A finished landscape of `runId` at `step` for the request, every point computed.
+    static qs::ui::LandscapeSurface makeLandscape(qint64 runId, qint64 step,
+                                                  const qs::ui::LandscapeRequest& request,
+                                                  double floor = 0.3, double curvature = 1.0);
+    /// Stores a landscape (its id is replaced by a fresh one); returns the id. For snapshots
+    /// taken while a run trained: the same request at several steps.
+    qint64 addStoredLandscape(qs::ui::LandscapeSurface surface);
+    /// Stores a Hessian report of a stored run (makeHessian()); returns its id.
+    qint64 addStoredHessian(qint64 runId);
+    /// The report the fake computes for a run: every planned layer with its trace, standard
+    /// error and Omega for the candidate bits.
+    qs::ui::HessianSummary makeHessian(qint64 runId, const qs::ui::HessianRequest& request) const;
+    /// Requests computeLandscape accepted, in order (run, request).
+    QVector<QPair<qint64, qs::ui::LandscapeRequest>> landscapeRequests() const {
+        return m_landscapeRequests;
+    }
+    /// Landscapes resumeLandscape accepted, in order.
+    QVector<qint64> resumedLandscapes() const { return m_resumed; }
+    /// Requests analyzeHessian accepted, in order (run, request).
+    QVector<QPair<qint64, qs::ui::HessianRequest>> hessianRequests() const {
+        return m_hessianRequests;
+    }
+    /// Rows of a landscape per batch and the time between batches (default 4 batches, 15 ms).
+    void setLandscapeBatches(int batches, int intervalMs) {
+        m_landscapeBatches = batches;
+        m_landscapeInterval = intervalMs;
+    }
+    /// Makes the next paretoFrontier / allocationSpec fail with this message (once).
+    void failNextFrontier(const QString& message) { m_failNextFrontier = message; }
+    void failNextAllocation(const QString& message) { m_failNextAllocation = message; }
+    /// The final checkpoint file of a run (created, empty, on first use so that specs naming it
+    /// pass missingPaths()).
+    QString checkpointPath(qint64 runId) const;
+
     qint64 liveRunId() const { return m_liveId; }
     /// Specs passed to startRun that started, in order.
     QVector<QJsonObject> startedSpecs() const { return m_started; }
@@ -90,6 +157,32 @@ private:
     QVector<qint64> m_sharpnessRequests;
     QString m_failAnalysis;
     QString m_failNextAnalysisStart;
+
+    /// Refuses an analysis the way measureSharpness does; empty when it may start.
+    QString analysisRefusal(qint64 runId);
+    /// Emits the next batch of the landscape being computed (the timer's slot).
+    void landscapeTick();
+    void startLandscapeJob(qint64 landscapeId, qint64 runId);
+    /// Step of a stored run's last checkpoint (its last metric).
+    qint64 lastStep(qint64 runId) const;
+
+    QMap<qint64, qs::ui::LandscapeSurface> m_landscapes;
+    qint64 m_nextLandscapeId = 1;
+    qint64 m_landscapeJob = 0;                 ///< the landscape being computed
+    QVector<QPair<int, int>> m_pendingPoints;  ///< its points still to compute (ix, iy)
+    int m_pointsPerBatch = 1;
+    int m_landscapeBatches = 4;
+    int m_landscapeInterval = 15;
+    QTimer* m_landscapeTimer = nullptr;
+    QVector<QPair<qint64, qs::ui::LandscapeRequest>> m_landscapeRequests;
+    QVector<qint64> m_resumed;
+    QMap<qint64, qs::ui::HessianSummary> m_hessian;
+    qint64 m_nextHessianId = 1;
+    qint64 m_hessianJob = 0;  ///< run whose Hessian is being analysed (cancellable)
+    QVector<QPair<qint64, qs::ui::HessianRequest>> m_hessianRequests;
+    mutable QString m_failNextFrontier;
+    mutable QString m_failNextAllocation;
+    mutable std::unique_ptr<QTemporaryDir> m_checkpoints;  ///< created on first use
 };
 
 }  // namespace qs::test

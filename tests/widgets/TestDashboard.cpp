@@ -71,8 +71,11 @@ void TestDashboard::emptyWithoutRun() {
         QCOMPARE(rig.dashboard.emptyStateTitle(Dashboard::Tab(t)),
                  QStringLiteral("No run selected"));
     }
-    QCOMPARE(rig.dashboard.tabs()->count(), 5);
+    QCOMPARE(rig.dashboard.tabs()->count(), 7);
     QCOMPARE(rig.dashboard.tabs()->tabText(Dashboard::SharpnessTab), QStringLiteral("Sharpness"));
+    QCOMPARE(rig.dashboard.tabs()->tabText(Dashboard::LandscapeTab), QStringLiteral("Landscape"));
+    QCOMPARE(rig.dashboard.tabs()->tabText(Dashboard::SensitivityTab),
+             QStringLiteral("Sensitivity"));
     QVERIFY(rig.dashboard.bannerText().contains(QStringLiteral("No run selected")));
 }
 

@@ -8,6 +8,8 @@
 #include "widgets/SelectionHub.h"
 
 #include <QBrush>
+#include <QFont>
+#include <QHeaderView>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
 #include <QStackedWidget>
@@ -64,6 +66,7 @@ private Q_SLOTS:
     void displayText();
     void rolesAndHeaders();
     void proxySortsNumericallyAndLayersInForwardOrder();
+    void allocationColumnFollowsTheHub();
     void sameLayersUpdateInPlace();
     void viewFollowsStoredRun();
     void viewFollowsLiveRunAndShowsEmptyStates();
@@ -106,9 +109,9 @@ void TestLayerTable::rolesAndHeaders() {
     LayerTableModel model;
     model.setLayers(sampleRows());
     QCOMPARE(model.rowCount(), 3);
-    QCOMPARE(model.columnCount(), 11);
+    QCOMPARE(model.columnCount(), 12);
     const QStringList headers{"Layer",  "Shape",   "Params",  "W bits", "A bits", "W step",
-                              "A step", "W error", "A error", "W clip", "A clip"};
+                              "A step", "W error", "A error", "W clip", "A clip", "Alloc."};
     for (int c = 0; c < headers.size(); ++c) {
         QCOMPARE(model.headerData(c, Qt::Horizontal).toString(), headers[c]);
         QVERIFY(!model.headerData(c, Qt::Horizontal, Qt::ToolTipRole).toString().isEmpty());
@@ -161,6 +164,51 @@ void TestLayerTable::proxySortsNumericallyAndLayersInForwardOrder() {
     view.tableView()->sortByColumn(LayerTableModel::WBits, Qt::AscendingOrder);
     QCOMPARE(proxy->index(21, LayerTableModel::WBits).data().toString(), QStringLiteral("8"));
     QCOMPARE(proxy->index(0, LayerTableModel::WBits).data().toString(), QStringLiteral("4"));
+}
+
+void TestLayerTable::allocationColumnFollowsTheHub() {
+    FakeBackend backend;
+    const qint64 id = backend.addStoredRun(
+        FakeBackend::makeRun(QStringLiteral("r"), QStringLiteral("lsq"), 4, 4, 0.9, 1));
+    SelectionHub hub;
+    ActiveRunData data(&backend, &hub);
+    LayerTableView view(&data, &hub);
+    hub.setActiveRun(id);
+    LayerTableModel* model = view.model();
+    const int row = model->rowOf(QStringLiteral("layer1.0.conv1"));
+    const int fc = model->rowOf(QStringLiteral("fc"));
+    auto allocated = [&](int r) { return model->index(r, LayerTableModel::Allocated).data(); };
+    QCOMPARE(allocated(row).toString(), QString());  // no allocation chosen: empty, hidden
+    QVERIFY(view.tableView()->isColumnHidden(LayerTableModel::Allocated));
+    // Shown right after W bits, whatever its place in the model.
+    QHeaderView* header = view.tableView()->horizontalHeader();
+    QCOMPARE(header->visualIndex(LayerTableModel::Allocated),
+             header->visualIndex(LayerTableModel::WBits) + 1);
+    QSignalSpy changed(model, &QAbstractItemModel::dataChanged);
+    hub.setPlannedAllocation({{QStringLiteral("layer1.0.conv1"), 2}, {QStringLiteral("fc"), 8}});
+    QCOMPARE(changed.count(), 1);
+    QVERIFY(!view.tableView()->isColumnHidden(LayerTableModel::Allocated));
+    QCOMPARE(allocated(row).toString(), QStringLiteral("2"));
+    QCOMPARE(allocated(fc).toString(), QStringLiteral("8"));
+    QCOMPARE(allocated(model->rowOf(QStringLiteral("layer1.0.conv2"))).toString(), QString());
+    // Fewer bits than the run has now stand out (bold, blue); the same bits recede (grey).
+    QCOMPARE(model->index(row, LayerTableModel::Allocated).data(Qt::FontRole).value<QFont>().bold(),
+             true);
+    QCOMPARE(model->index(row, LayerTableModel::Allocated)
+                 .data(Qt::ForegroundRole)
+                 .value<QBrush>()
+                 .color(),
+             QColor(0x15, 0x65, 0xc0));
+    QVERIFY(!model->index(fc, LayerTableModel::Allocated).data(Qt::FontRole).isValid());
+    QVERIFY(model->index(row, LayerTableModel::Allocated)
+                .data(Qt::ToolTipRole)
+                .toString()
+                .contains(QStringLiteral("(now 4)")));
+    QCOMPARE(model->index(row, LayerTableModel::Allocated).data(LayerTableModel::SortRole).toInt(),
+             2);
+    hub.setPlannedAllocation({});
+    QCOMPARE(allocated(row).toString(), QString());
+    QVERIFY(view.tableView()->isColumnHidden(LayerTableModel::Allocated));
 }
 
 void TestLayerTable::sameLayersUpdateInPlace() {

@@ -11,6 +11,7 @@
 #include "widgets/Dashboard.h"
 #include "widgets/JobControls.h"
 #include "widgets/JobStatusWidget.h"
+#include "widgets/LandscapePanel.h"
 #include "widgets/LayerTableModel.h"
 #include "widgets/LayerTableView.h"
 #include "widgets/LogConsole.h"
@@ -20,17 +21,22 @@
 #include "widgets/RunConfigPanel.h"
 #include "widgets/RunListModel.h"
 #include "widgets/SelectionHub.h"
+#include "widgets/SensitivityPanel.h"
 #include "widgets/SharpnessPanel.h"
 #include "widgets/SpecFieldBinder.h"
 
 #include <QAction>
+#include <QComboBox>
 #include <QDialog>
 #include <QDir>
 #include <QDockWidget>
 #include <QLineEdit>
 #include <QMenuBar>
+#include <QPushButton>
 #include <QScrollArea>
 #include <QSettings>
+#include <QSignalSpy>
+#include <QSlider>
 #include <QSplitter>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -382,9 +388,9 @@ void TestMainWindow::screenshots() {
     QCOMPARE(window.size(), QSize(1400, 900));
     save(window, QStringLiteral("main-window.png"));
 
-    const char* names[Dashboard::TabCount] = {"curves", "bits-error", "step-sizes", "histogram",
-                                              "sharpness"};
-    for (int t = 0; t < Dashboard::TabCount; ++t) {
+    const char* names[Dashboard::SharpnessTab + 1] = {"curves", "bits-error", "step-sizes",
+                                                      "histogram", "sharpness"};
+    for (int t = 0; t <= Dashboard::SharpnessTab; ++t) {
         window.dashboard()->tabs()->setCurrentIndex(t);
         QVERIFY(!window.dashboard()->isEmptyState(Dashboard::Tab(t)));
         save(window, QStringLiteral("main-window-%1.png").arg(QLatin1String(names[t])));
@@ -409,6 +415,73 @@ void TestMainWindow::screenshots() {
     config->findChild<QScrollArea*>(QStringLiteral("specScroll"))
         ->ensureWidgetVisible(config->fieldWidget(QStringLiteral("method.distill.temperature")));
     save(*window.configDock(), QStringLiteral("config-squat.png"));
+
+    // The landscape and sensitivity tabs of the W4A4 run: snapshots taken as it trained (on
+    // one set of directions, flatter each epoch), the float baseline's landscape to compare
+    // with, and a Hessian report with an allocation chosen under a budget.
+    const LandscapeRequest directions;
+    for (int epoch = 1; epoch <= 3; ++epoch) {
+        backend.addStoredLandscape(FakeBackend::makeLandscape(
+            id, 469 * epoch, directions, 0.3 + 0.2 * (3 - epoch), 1.0 + 0.8 * (3 - epoch)));
+    }
+    backend.addStoredLandscape(FakeBackend::makeLandscape(1, 1407, directions, 0.25, 0.6));
+    const qint64 report = backend.addStoredHessian(id);
+    window.runBrowser()->selectRuns({id});
+    window.runBrowser()->openAction()->trigger();
+    QCOMPARE(window.hub()->activeRun(), id);
+    window.dashboard()->tabs()->setCurrentIndex(Dashboard::LandscapeTab);
+    LandscapePanel* landscape = window.dashboard()->landscapePanel();
+    QCOMPARE(landscape->snapshotSteps(), (QVector<qint64>{469, 938, 1407}));
+    QVERIFY(!window.dashboard()->isEmptyState(Dashboard::LandscapeTab));
+    QVERIFY(!landscape->isEmptyStateVisible());
+    save(window, QStringLiteral("main-window-landscape.png"));
+    save(*window.dashboard(), QStringLiteral("dashboard-landscape.png"));
+    landscape->snapshotSlider()->setValue(0);
+    QCOMPARE(landscape->shownSurface().step, qint64(469));
+    save(*window.dashboard(), QStringLiteral("dashboard-landscape-snapshot.png"));
+    // A landscape on Hessian directions, half computed.
+    backend.setLandscapeBatches(6, 1500);
+    landscape->directionsCombo()->setCurrentIndex(
+        landscape->directionsCombo()->findData(QStringLiteral("hessian")));
+    QSignalSpy points(&backend, &RunBackend::landscapePointsArrived);
+    landscape->computeButton()->click();
+    QTRY_VERIFY(landscape->isComputing());
+    QVERIFY(points.wait(5000));
+    QVERIFY(landscape->shownSurface().finishedCount() > 0);
+    save(window, QStringLiteral("main-window-landscape-computing.png"));
+    landscape->cancelButton()->click();
+    QTRY_COMPARE(landscape->shownSurface().status, QStringLiteral("cancelled"));
+    save(*window.dashboard(), QStringLiteral("dashboard-landscape-cancelled.png"));
+    // Beside the float baseline, on the same directions.
+    landscape->showLandscape(backend.landscapes(id).at(2).id);
+    QVERIFY(landscape->compareWith(1));
+    QCOMPARE(landscape->view(), LandscapePanel::View::Compare);
+    save(*window.dashboard(), QStringLiteral("dashboard-landscape-compare.png"));
+    landscape->setOverlaid(true);
+    save(*window.dashboard(), QStringLiteral("dashboard-landscape-overlaid.png"));
+    landscape->setOverlaid(false);
+
+    window.dashboard()->tabs()->setCurrentIndex(Dashboard::SensitivityTab);
+    SensitivityPanel* sensitivity = window.dashboard()->sensitivityPanel();
+    QCOMPARE(sensitivity->shownReport(), report);
+    QVERIFY(!sensitivity->isEmptyStateVisible());
+    save(window, QStringLiteral("main-window-sensitivity.png"));
+    save(*window.dashboard(), QStringLiteral("dashboard-sensitivity-traces.png"));
+    sensitivity->setPage(SensitivityPanel::Page::Omega);
+    save(*window.dashboard(), QStringLiteral("dashboard-sensitivity-omega.png"));
+    sensitivity->setPage(SensitivityPanel::Page::Allocation);
+    sensitivity->budgetSlider()->setValue(sensitivity->budgetSlider()->maximum() / 5);
+    QVERIFY(sensitivity->chosenIndex() >= 0);
+    QVERIFY(!window.layerTable()
+                 ->model()
+                 ->index(0, LayerTableModel::Allocated)
+                 .data()
+                 .toString()
+                 .isEmpty());
+    save(window, QStringLiteral("main-window-allocation.png"));
+    save(*window.dashboard(), QStringLiteral("dashboard-sensitivity-allocation.png"));
+    save(*window.layersDock(), QStringLiteral("layers-allocation.png"));
+    window.dashboard()->tabs()->setCurrentIndex(Dashboard::CurvesTab);
 
     window.runBrowser()->selectRuns({1, 2, id});
     window.runBrowser()->compareAction()->trigger();
