@@ -11,6 +11,7 @@
 #include "visualization/TrainingCurvesPlot.h"
 #include "widgets/Dashboard.h"
 #include "widgets/JobControls.h"
+#include "widgets/LandscapePanel.h"
 #include "widgets/LayerTableModel.h"
 #include "widgets/LayerTableView.h"
 #include "widgets/MainWindow.h"
@@ -18,6 +19,7 @@
 #include "widgets/RunConfigPanel.h"
 #include "widgets/RunListModel.h"
 #include "widgets/SelectionHub.h"
+#include "widgets/SensitivityPanel.h"
 
 #include <QAbstractItemModel>
 #include <QAction>
@@ -27,8 +29,11 @@
 #include <QImage>
 #include <QJsonObject>
 #include <QLineEdit>
+#include <QListWidget>
+#include <QPushButton>
 #include <QSet>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QSortFilterProxyModel>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -94,6 +99,7 @@ private Q_SLOTS:
     void jobControlsRunATinySpecToTheEnd_andCancel();
     void screenshotsOfEveryView();
     void runBrowserListsSortsAndFiltersARealStore();
+    void landscapeAndAllocationFromTheWindow();
 
 private:
     QJsonObject tinySpec(const QString& name, int epochs = 2) const;
@@ -398,6 +404,111 @@ void TestGuiWithEngine::runBrowserListsSortsAndFiltersARealStore() {
     QVERIFY2(backend.renameRun(gamma, QStringLiteral("gamma renamed"), &error), qPrintable(error));
     QTRY_VERIFY(namesInViewOrder().contains(QStringLiteral("gamma renamed")));
     QCOMPARE(qs::store::RunStore::open(db)->run(gamma)->name, std::string("gamma renamed"));
+}
+
+// The analyses end to end from the window over the real engine: a landscape computed from the
+// Landscape tab streams into the views and is stored; a Hessian analysis from the Sensitivity
+// tab gives the engine's Pareto frontier, the budget's allocation shows in the layer table, and
+// "Train with this allocation" trains a run with exactly those per-layer bits.
+void TestGuiWithEngine::landscapeAndAllocationFromTheWindow() {
+    app::EngineBackend backend(m_store, m_out);
+    MainWindow window(&backend);
+    window.resize(1400, 900);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    const qint64 id = runToTheEnd(backend, window, QStringLiteral("gui analyses"));
+    QVERIFY(id > 0);
+    window.runBrowser()->refresh();
+    window.runBrowser()->selectRuns({id});
+    window.runBrowser()->openAction()->trigger();
+    QCOMPARE(window.hub()->activeRun(), id);
+
+    ui::LandscapePanel* landscape = window.dashboard()->landscapePanel();
+    window.dashboard()->tabs()->setCurrentIndex(Dashboard::LandscapeTab);
+    landscape->gridSpin()->setValue(7);
+    landscape->samplesSpin()->setValue(64);
+    QVERIFY(landscape->computeButton()->isEnabled());
+    QSignalSpy started(&backend, &ui::RunBackend::landscapeStarted);
+    QSignalSpy finished(&backend, &ui::RunBackend::landscapeFinished);
+    landscape->computeButton()->click();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+    QCOMPARE(started.count(), 1);
+    QTRY_VERIFY(!landscape->isComputing());
+    const ui::LandscapeSurface shown = landscape->shownSurface();
+    const auto stored = finished[0][0].value<ui::LandscapeSurface>();
+    QCOMPARE(shown.id, stored.id);
+    QCOMPARE(shown.nx, 7);
+    QCOMPARE(shown.finishedCount(), 49);
+    QCOMPARE(shown.loss, stored.loss);
+    QCOMPARE(backend.landscapes(id).size(), 1);
+    QCOMPARE(landscape->landscapeList()->count(), 1);
+
+    ui::SensitivityPanel* sensitivity = window.dashboard()->sensitivityPanel();
+    window.dashboard()->tabs()->setCurrentIndex(Dashboard::SensitivityTab);
+    sensitivity->samplesSpin()->setValue(64);
+    sensitivity->traceSamplesSpin()->setValue(4);
+    QSignalSpy analyzed(&backend, &ui::RunBackend::hessianAnalyzed);
+    QSignalSpy failed(&backend, &ui::RunBackend::analysisFailed);
+    QVERIFY(sensitivity->analyseButton()->isEnabled());
+    sensitivity->analyseButton()->click();
+    QTRY_COMPARE_WITH_TIMEOUT(analyzed.count() + failed.count(), 1, 180000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed[0][1].toString()));
+    const auto report = analyzed[0][0].value<ui::HessianSummary>();
+    QTRY_COMPARE(sensitivity->shownReport(), report.id);
+    QVERIFY(sensitivity->frontier().points.size() >= 3);
+
+    // A budget between the smallest and the largest allocation: the layer table shows the
+    // chosen point's bits.
+    const QVector<ui::FrontierPoint>& points = sensitivity->frontier().points;
+    const ui::FrontierPoint& middle = points[points.size() / 2];
+    sensitivity->setBudget(middle.sizeBytes);
+    QCOMPARE(sensitivity->chosenAllocation(), middle.bits);
+    settle();
+    QAbstractItemModel* layers = window.layerTable()->model();
+    int shownBits = 0;
+    for (int row = 0; row < layers->rowCount(); ++row) {
+        const QString layer =
+            layers->index(row, 0).data(ui::LayerTableModel::LayerNameRole).toString();
+        if (middle.bits.contains(layer)) {
+            QCOMPARE(layers->index(row, ui::LayerTableModel::Allocated).data().toString(),
+                     QString::number(middle.bits.value(layer)));
+            ++shownBits;
+        }
+    }
+    QCOMPARE(shownBits, middle.bits.size());
+    const QString dir = qEnvironmentVariable("QS_SCREENSHOT_DIR");
+    if (!dir.isEmpty()) {
+        const QString prefix = QGuiApplication::platformName() + QLatin1Char('-');
+        sensitivity->setPage(ui::SensitivityPanel::Page::Allocation);
+        settle();
+        QVERIFY(window.grab().save(QDir(dir).filePath(prefix + "engine-allocation.png")));
+        window.dashboard()->tabs()->setCurrentIndex(Dashboard::LandscapeTab);
+        settle();
+        QVERIFY(window.grab().save(QDir(dir).filePath(prefix + "engine-landscape.png")));
+        window.dashboard()->tabs()->setCurrentIndex(Dashboard::SensitivityTab);
+    }
+
+    // Train it: a new run whose spec carries exactly the allocation.
+    QSignalSpy runs(&backend, &ui::RunBackend::runStarted);
+    QVERIFY(sensitivity->trainButton()->isEnabled());
+    sensitivity->trainButton()->click();
+    QTRY_COMPARE_WITH_TIMEOUT(runs.count(), 1, 10000);
+    const qint64 trained = runs[0][0].toLongLong();
+    const QJsonObject spec = runs[0][1].toJsonObject();
+    QVERIFY(trained > id);
+    QCOMPARE(spec.value(QStringLiteral("name")).toString(), QStringLiteral("gui analyses-mp"));
+    const QJsonObject perLayer = valueAt(spec, QStringLiteral("quant.layers")).toObject();
+    int checked = 0;
+    for (auto it = middle.bits.begin(); it != middle.bits.end(); ++it) {
+        if (perLayer.contains(it.key())) {
+            QCOMPARE(
+                perLayer.value(it.key()).toObject().value(QStringLiteral("weight_bits")).toInt(),
+                it.value());
+            ++checked;
+        }
+    }
+    QVERIFY(checked >= 18);
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(backend, trained), QStringLiteral("finished"), 150000);
 }
 
 QTEST_MAIN(TestGuiWithEngine)
