@@ -459,8 +459,9 @@ void TestGuiWithEngine::landscapeAndAllocationFromTheWindow() {
 
     // A budget between the smallest and the largest allocation: the layer table shows the
     // chosen point's bits.
-    const QVector<ui::FrontierPoint>& points = sensitivity->frontier().points;
-    const ui::FrontierPoint& middle = points[points.size() / 2];
+    // Copies: the panel's frontier goes when the trained run below becomes the shown one.
+    const QVector<ui::FrontierPoint> points = sensitivity->frontier().points;
+    const ui::FrontierPoint middle = points[points.size() / 2];
     sensitivity->setBudget(middle.sizeBytes);
     QCOMPARE(sensitivity->chosenAllocation(), middle.bits);
     settle();
