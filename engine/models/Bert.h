@@ -1,0 +1,231 @@
+// BERT encoder with a sequence classification/regression head (Devlin et al. 2019), module tree
+// and parameter paths identical to Hugging Face's BertForSequenceClassification.state_dict():
+// bert.embeddings.word_embeddings.weight, bert.encoder.layer.0.attention.self.query.weight, ...,
+// bert.pooler.dense.weight, classifier.weight. Post-norm encoder layers, exact (erf) GELU,
+// HF's additive attention mask. Plus the HF checkpoint folder (config.json, model.safetensors,
+// vocab.txt) reader and writer. Internal header (torch).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace qs::models {
+
+/// The one linear layer type of the model. Every Linear is built by makeBertLinear(), so the
+/// quantized QLinear (same weight/bias paths) replaces them all by changing these two places.
+using BertLinear = torch::nn::Linear;
+using BertLinearImpl = torch::nn::LinearImpl;
+
+/// What the head predicts: HF's problem_type "single_label_classification" or "regression".
+/// ("multi_label_classification" is rejected when reading a config.)
+enum class BertProblemType { SingleLabelClassification, Regression };
+
+/// Mirrors HF's BertConfig (fields and defaults of bert-base-uncased). Setters keep HF's names.
+struct BertConfig {
+    /// Throws std::invalid_argument naming the first bad field, e.g. "hidden_size (100) is not a
+    /// multiple of num_attention_heads (12)".
+    void validate() const;
+
+    TORCH_ARG(int64_t, vocab_size) = 30522;
+    TORCH_ARG(int64_t, hidden_size) = 768;
+    TORCH_ARG(int64_t, num_hidden_layers) = 12;
+    TORCH_ARG(int64_t, num_attention_heads) = 12;
+    TORCH_ARG(int64_t, intermediate_size) = 3072;
+    TORCH_ARG(std::string, hidden_act) = "gelu";  ///< only "gelu" (exact erf GELU)
+    TORCH_ARG(double, hidden_dropout_prob) = 0.1;
+    TORCH_ARG(double, attention_probs_dropout_prob) = 0.1;
+    TORCH_ARG(int64_t, max_position_embeddings) = 512;
+    TORCH_ARG(int64_t, type_vocab_size) = 2;
+    TORCH_ARG(double, layer_norm_eps) = 1e-12;
+    TORCH_ARG(int64_t, pad_token_id) = 0;
+    /// Dropout before the classifier; negative means HF's null: use hidden_dropout_prob.
+    TORCH_ARG(double, classifier_dropout) = -1.0;
+    TORCH_ARG(int64_t, num_labels) = 2;
+    TORCH_ARG(BertProblemType, problem_type) = BertProblemType::SingleLabelClassification;
+};
+
+/// Parses HF config.json text. `context` (the file path) prefixes every error, e.g.
+/// "/m/config.json: field 'hidden_size': expected a positive integer, got \"768\"". Structural
+/// fields (vocab_size, hidden_size, num_hidden_layers, num_attention_heads, intermediate_size,
+/// max_position_embeddings, type_vocab_size) are required; the others take HF's defaults.
+/// num_labels comes from "num_labels" or else the size of "id2label"; problem_type null means
+/// regression for one label, classification otherwise (as HF infers it). Throws
+/// std::runtime_error.
+BertConfig parseBertConfig(const std::string& jsonText, const std::string& context);
+/// Reads and parses a config.json file. Throws std::runtime_error naming the file.
+BertConfig readBertConfig(const std::string& path);
+/// HF-compatible config.json text (architectures, model_type, id2label/label2id, problem_type).
+std::string bertConfigJson(const BertConfig& config);
+
+class BertEmbeddingsImpl : public torch::nn::Module {
+public:
+    explicit BertEmbeddingsImpl(const BertConfig& config);
+    /// ids, tokenTypes [B, T] int64 -> [B, T, hidden]
+    torch::Tensor forward(const torch::Tensor& inputIds, const torch::Tensor& tokenTypeIds);
+
+    torch::nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr},
+        token_type_embeddings{nullptr};
+    torch::nn::LayerNorm layerNorm{nullptr};  ///< registered as "LayerNorm"
+    torch::nn::Dropout dropout{nullptr};
+};
+TORCH_MODULE(BertEmbeddings);
+
+class BertSelfAttentionImpl : public torch::nn::Module {
+public:
+    explicit BertSelfAttentionImpl(const BertConfig& config);
+    /// hidden [B, T, H], additive mask broadcastable to [B, heads, T, T] (or undefined)
+    torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& extendedMask);
+
+    BertLinear query{nullptr}, key{nullptr}, value{nullptr};
+    torch::nn::Dropout dropout{nullptr};
+
+private:
+    int64_t m_heads;
+    int64_t m_headSize;
+};
+TORCH_MODULE(BertSelfAttention);
+
+/// dense + dropout + residual + LayerNorm: HF's BertSelfOutput and BertOutput.
+class BertResidualOutputImpl : public torch::nn::Module {
+public:
+    BertResidualOutputImpl(int64_t in, const BertConfig& config);
+    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
+
+    BertLinear dense{nullptr};
+    torch::nn::LayerNorm layerNorm{nullptr};  ///< registered as "LayerNorm"
+    torch::nn::Dropout dropout{nullptr};
+};
+TORCH_MODULE(BertResidualOutput);
+
+class BertAttentionImpl : public torch::nn::Module {
+public:
+    explicit BertAttentionImpl(const BertConfig& config);
+    torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& extendedMask);
+
+    BertSelfAttention self{nullptr};
+    BertResidualOutput output{nullptr};
+};
+TORCH_MODULE(BertAttention);
+
+class BertIntermediateImpl : public torch::nn::Module {
+public:
+    explicit BertIntermediateImpl(const BertConfig& config);
+    torch::Tensor forward(const torch::Tensor& x);  ///< gelu(dense(x))
+
+    BertLinear dense{nullptr};
+};
+TORCH_MODULE(BertIntermediate);
+
+/// One post-norm encoder layer: x = LN(x + attn(x)); x = LN(x + W2 gelu(W1 x)).
+class BertLayerImpl : public torch::nn::Module {
+public:
+    explicit BertLayerImpl(const BertConfig& config);
+    torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& extendedMask);
+
+    BertAttention attention{nullptr};
+    BertIntermediate intermediate{nullptr};
+    BertResidualOutput output{nullptr};
+};
+TORCH_MODULE(BertLayer);
+
+class BertPoolerImpl : public torch::nn::Module {
+public:
+    explicit BertPoolerImpl(const BertConfig& config);
+    torch::Tensor forward(const torch::Tensor& hidden);  ///< tanh(dense(hidden[:, 0]))
+
+    BertLinear dense{nullptr};
+};
+TORCH_MODULE(BertPooler);
+
+/// HF's BertModel: embeddings, encoder.layer.N, pooler.
+class BertModelImpl : public torch::nn::Module {
+public:
+    explicit BertModelImpl(const BertConfig& config);
+    /// Returns the pooled output [B, hidden].
+    torch::Tensor forward(const torch::Tensor& inputIds, const torch::Tensor& tokenTypeIds,
+                          const torch::Tensor& attentionMask);
+
+    BertEmbeddings embeddings{nullptr};
+    torch::nn::ModuleList layers{nullptr};  ///< registered as "encoder.layer"
+    BertPooler pooler{nullptr};
+
+private:
+    int64_t m_maxPositions;
+};
+TORCH_MODULE(BertModel);
+
+/// HF's BertForSequenceClassification: bert + dropout + classifier.
+///
+/// Example:
+///   auto ckpt = qs::models::loadBertFolder("/data/bert-sst2");
+///   ckpt.model->eval();
+///   torch::Tensor logits = ckpt.model->forward(ids, types, mask);  // [B, num_labels]
+class BertForSequenceClassificationImpl : public torch::nn::Module {
+public:
+    explicit BertForSequenceClassificationImpl(BertConfig config);
+    /// input_ids [B, T] int64; token_type_ids [B, T] int64 or undefined (all 0); attention_mask
+    /// [B, T] (1 keep, 0 padding; any dtype) or undefined (all 1). Returns logits [B, num_labels].
+    /// Throws std::invalid_argument for bad shapes or T > max_position_embeddings.
+    torch::Tensor forward(const torch::Tensor& inputIds, const torch::Tensor& tokenTypeIds = {},
+                          const torch::Tensor& attentionMask = {});
+    const BertConfig& config() const { return m_config; }
+
+    /// Every quantizable (linear) layer with its module path, in forward order: per encoder
+    /// layer query, key, value, attention.output.dense, intermediate.dense, output.dense; then
+    /// bert.pooler.dense and classifier (the last entry). Embeddings and LayerNorms are not listed.
+    std::vector<std::pair<std::string, BertLinearImpl*>> quantLayers();
+
+    BertModel bert{nullptr};
+    torch::nn::Dropout dropout{nullptr};
+    BertLinear classifier{nullptr};
+
+private:
+    BertConfig m_config;
+};
+TORCH_MODULE(BertForSequenceClassification);
+
+/// HF's extended mask: [B, T] (1 keep, 0 pad) -> [B, 1, 1, T] float, 0 where kept and the lowest
+/// float where padded, added to the attention scores.
+torch::Tensor extendedAttentionMask(const torch::Tensor& attentionMask);
+
+/// A loaded Hugging Face checkpoint folder.
+struct BertCheckpoint {
+    BertConfig config;
+    BertForSequenceClassification model{nullptr};
+    std::string vocabPath;           ///< <dir>/vocab.txt (checked to exist; read by the tokenizer)
+    std::vector<std::string> notes;  ///< what was ignored or renamed, one line each
+};
+
+struct BertLoadOptions {
+    /// A pretrained (not fine-tuned) checkpoint has no classifier.*: keep the fresh init and
+    /// note it instead of failing (HF's from_pretrained warns likewise).
+    bool allowMissingClassifier = false;
+};
+
+/// Reads <dir>/config.json, <dir>/model.safetensors, and checks <dir>/vocab.txt exists.
+/// Every parameter of the model must be present with the configured shape; float16/bfloat16/
+/// float64 tensors are converted to float32. Tensors it knows and ignores, each with a note:
+/// bert.embeddings.position_ids (a buffer in HF) and cls.* (pretraining heads). Legacy names
+/// (LayerNorm.gamma/beta) and a missing "bert." prefix (a BertModel checkpoint) are accepted with a
+/// note. Any other extra tensor is an error, since it means a different architecture. Errors
+/// (std::runtime_error, or io::FormatError for a corrupt safetensors file) name the file and
+/// the tensor, e.g. "/m/model.safetensors: tensor 'classifier.weight' has shape [3, 32],
+/// expected [2, 32]".
+BertCheckpoint loadBertFolder(const std::string& dir, const BertLoadOptions& options = {});
+
+/// Writes <dir>/config.json and <dir>/model.safetensors (state_dict order, metadata format=pt)
+/// so that HF's from_pretrained loads them, and copies vocabPath to <dir>/vocab.txt when it is
+/// not empty. Creates dir. Throws std::runtime_error naming the file on I/O errors.
+void saveBertFolder(BertForSequenceClassification& model, const BertConfig& config,
+                    const std::string& dir, const std::string& vocabPath = {});
+
+}  // namespace qs::models
