@@ -268,6 +268,9 @@ LandscapeView::Impl::Impl() {
     axes->XAxisMinorTickVisibilityOff();
     axes->YAxisMinorTickVisibilityOff();
     axes->ZAxisMinorTickVisibilityOff();
+    // The z axis is seen nearly end-on from the default camera, where its tick labels pile up
+    // into an unreadable stack; the colour bar beside the surface carries the loss scale.
+    axes->ZAxisLabelVisibilityOff();
     axes->SetTickLocationToOutside();
     axes->SetScreenSize(11.0);
     axes->SetLabelOffset(12.0);
