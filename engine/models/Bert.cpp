@@ -23,7 +23,7 @@ using nlohmann::json;
 namespace {
 
 BertLinear makeBertLinear(int64_t in, int64_t out) {
-    return BertLinear(torch::nn::LinearOptions(in, out));
+    return BertLinear(quant::QLinearOptions(in, out).input_signed(true));
 }
 
 torch::nn::LayerNorm makeLayerNorm(const BertConfig& config) {
@@ -441,12 +441,12 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const torch::Tensor& in
     return classifier(dropout(pooled));
 }
 
-std::vector<std::pair<std::string, BertLinearImpl*>>
+std::vector<std::pair<std::string, quant::QuantLayer*>>
 BertForSequenceClassificationImpl::quantLayers() {
     // named_modules walks in registration order, which is the forward order here.
-    std::vector<std::pair<std::string, BertLinearImpl*>> out;
+    std::vector<std::pair<std::string, quant::QuantLayer*>> out;
     for (const auto& item : named_modules("", /*include_self=*/false)) {
-        if (auto* layer = dynamic_cast<BertLinearImpl*>(item.value().get())) {
+        if (auto* layer = dynamic_cast<quant::QuantLayer*>(item.value().get())) {
             out.emplace_back(item.key(), layer);
         }
     }
@@ -472,6 +472,11 @@ bool startsWith(const std::string& s, const std::string& prefix) {
 bool endsWith(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() &&
            s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A quantizer's parameter or buffer (<layer>.weight_quantizer.step_size, ...).
+bool isQuantizerTensor(const std::string& name) {
+    return name.find("_quantizer.") != std::string::npos;
 }
 
 // The model's name for a checkpoint tensor name, or "" when it cannot be one of ours.
@@ -522,7 +527,12 @@ BertCheckpoint loadBertFolder(const std::string& dir, const BertLoadOptions& opt
     }
     std::map<std::string, torch::Tensor> byName;
     bool renamedLegacy = false;
+    int quantizerTensors = 0;
     for (auto& [name, tensor] : loaded.tensors) {
+        if (isQuantizerTensor(name)) {
+            ++quantizerTensors;
+            continue;
+        }
         if (name == "bert.embeddings.position_ids" || name == "embeddings.position_ids" ||
             startsWith(name, "cls.")) {
             ckpt.notes.push_back("ignored tensor '" + name + "' " +
@@ -539,6 +549,10 @@ BertCheckpoint loadBertFolder(const std::string& dir, const BertLoadOptions& opt
     }
     if (renamedLegacy) {
         ckpt.notes.push_back("renamed legacy LayerNorm.gamma/beta to weight/bias");
+    }
+    if (quantizerTensors > 0) {
+        ckpt.notes.push_back("ignored " + std::to_string(quantizerTensors) +
+                             " quantizer tensor(s) (the model loads float)");
     }
 
     torch::NoGradGuard noGrad;
@@ -597,7 +611,9 @@ void saveBertFolder(BertForSequenceClassification& model, const BertConfig& conf
     }
     io::NamedTensors tensors;
     for (const auto& item : model->named_parameters()) {
-        tensors.emplace_back(item.key(), item.value().detach());
+        if (!isQuantizerTensor(item.key())) {  // HF's BERT has no place for step sizes
+            tensors.emplace_back(item.key(), item.value().detach());
+        }
     }
     // HF's safetensors loader rejects files without format metadata.
     io::saveTensors((root / "model.safetensors").string(), tensors, {{"format", "pt"}});

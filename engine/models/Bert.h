@@ -6,11 +6,12 @@
 // vocab.txt) reader and writer. Internal header (torch).
 #pragma once
 
+#include "engine/quant/QuantLayers.h"
+
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
@@ -20,10 +21,13 @@
 
 namespace qs::models {
 
-/// The one linear layer type of the model. Every Linear is built by makeBertLinear(), so the
-/// quantized QLinear (same weight/bias paths) replaces them all by changing these two places.
-using BertLinear = torch::nn::Linear;
-using BertLinearImpl = torch::nn::LinearImpl;
+/// The one linear layer type of the model, built by makeBertLinear(): a quant::QLinear with a
+/// signed input range (LayerNorm, GELU, attention context and tanh outputs all go negative). Its
+/// weight/bias paths are torch::nn::Linear's; with no quantizer configured (the default) it is
+/// exactly a float Linear. A configured layer adds <layer>.weight_quantizer.step_size and
+/// <layer>.input_quantizer.step_size parameters (and `initialized` buffers).
+using BertLinear = quant::QLinear;
+using BertLinearImpl = quant::QLinearImpl;
 
 /// What the head predicts: HF's problem_type "single_label_classification" or "regression".
 /// ("multi_label_classification" is rejected when reading a config.)
@@ -182,7 +186,8 @@ public:
     /// Every quantizable (linear) layer with its module path, in forward order: per encoder
     /// layer query, key, value, attention.output.dense, intermediate.dense, output.dense; then
     /// bert.pooler.dense and classifier (the last entry). Embeddings and LayerNorms are not listed.
-    std::vector<std::pair<std::string, BertLinearImpl*>> quantLayers();
+    /// All start float (no quantizers); configure each with QuantLayer::configureQuantizers.
+    std::vector<std::pair<std::string, quant::QuantLayer*>> quantLayers();
 
     BertModel bert{nullptr};
     torch::nn::Dropout dropout{nullptr};
@@ -216,15 +221,19 @@ struct BertLoadOptions {
 /// float64 tensors are converted to float32. Tensors it knows and ignores, each with a note:
 /// bert.embeddings.position_ids (a buffer in HF) and cls.* (pretraining heads). Legacy names
 /// (LayerNorm.gamma/beta) and a missing "bert." prefix (a BertModel checkpoint) are accepted with a
-/// note. Any other extra tensor is an error, since it means a different architecture. Errors
+/// note. The model comes back float (no quantizers), so HF folders never need quantizer tensors;
+/// quantizer tensors present in a folder ("_quantizer." in the name) are ignored with one note.
+/// Any other extra tensor is an error, since it means a different architecture. Errors
 /// (std::runtime_error, or io::FormatError for a corrupt safetensors file) name the file and
 /// the tensor, e.g. "/m/model.safetensors: tensor 'classifier.weight' has shape [3, 32],
 /// expected [2, 32]".
 BertCheckpoint loadBertFolder(const std::string& dir, const BertLoadOptions& options = {});
 
 /// Writes <dir>/config.json and <dir>/model.safetensors (state_dict order, metadata format=pt)
-/// so that HF's from_pretrained loads them, and copies vocabPath to <dir>/vocab.txt when it is
-/// not empty. Creates dir. Throws std::runtime_error naming the file on I/O errors.
+/// so that HF's from_pretrained loads them: quantizer parameters (any path containing
+/// "_quantizer.") are not written, so a quantized model saves its latent float weights only, and
+/// copies vocabPath to <dir>/vocab.txt when it is not empty. Creates dir. Throws std::runtime_error
+/// naming the file on I/O errors.
 void saveBertFolder(BertForSequenceClassification& model, const BertConfig& config,
                     const std::string& dir, const std::string& vocabPath = {});
 

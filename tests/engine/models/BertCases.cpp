@@ -3,6 +3,7 @@
 
 #include "engine/io/TensorIO.h"
 #include "engine/models/Bert.h"
+#include "engine/quant/QuantLayers.h"
 
 #include <torch/torch.h>
 
@@ -341,6 +342,119 @@ std::string forwardError(int64_t tokens) {
         return e.what();
     }
     return {};
+}
+
+namespace {
+
+void configureAll(models::BertForSequenceClassification& model, int bits) {
+    quant::LayerQuantConfig cfg;
+    cfg.weightBits = bits;
+    cfg.actBits = bits;
+    for (auto& [path, layer] : model->quantLayers()) {
+        layer->configureQuantizers(cfg);
+    }
+}
+
+bool isStepSize(const std::string& name) {
+    const std::string suffix = "_quantizer.step_size";
+    return name.size() >= suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+QuantizedRun quantizedRun(int bits) {
+    torch::manual_seed(21);
+    models::BertForSequenceClassification model(smallConfig(2));
+    // Pretrained-like scales: randomize()'s 0.5 std would saturate every tanh/softmax.
+    {
+        torch::NoGradGuard noGrad;
+        for (auto& item : model->named_parameters()) {
+            torch::Tensor& p = item.value();
+            if (item.key().find("LayerNorm.weight") != std::string::npos) {
+                p.fill_(1.0);
+            } else {
+                p.copy_(torch::randn_like(p) * 0.1);
+            }
+        }
+    }
+    const Batch batch = paddedBatch();
+    const torch::Tensor floatLogits = logits(model, batch);
+
+    QuantizedRun run;
+    configureAll(model, bits);
+    run.quantLayers = int(model->quantLayers().size());
+    const torch::Tensor quantLogits = logits(model, batch);  // first batch: LSQ init
+    run.relativeDiff = ((quantLogits - floatLogits).norm() / floatLogits.norm()).item<double>();
+
+    model->train();
+    model->zero_grad();
+    torch::nn::functional::cross_entropy(model->forward(batch.ids, batch.types, batch.mask),
+                                         torch::tensor({0, 1, 1}, torch::kLong))
+        .backward();
+    for (const auto& item : model->named_parameters()) {
+        if (isStepSize(item.key())) {
+            ++run.stepSizes;
+            const torch::Tensor& g = item.value().grad();
+            if (g.defined() && g.abs().sum().item<double>() > 0.0) {
+                ++run.stepSizesWithGrad;
+            }
+        }
+    }
+
+    configureAll(model, 0);
+    run.floatAfterReset = torch::equal(logits(model, batch), floatLogits);
+    return run;
+}
+
+bool quantizedSaveLoad(const std::string& dir) {
+    saveRandom(dir, 2);
+    models::BertCheckpoint ckpt = models::loadBertFolder(dir);
+    if (!ckpt.notes.empty()) {
+        throw std::runtime_error("unexpected note: " + ckpt.notes.front());
+    }
+    configureAll(ckpt.model, 8);
+    const Batch batch = paddedBatch();
+    logits(ckpt.model, batch);  // initialises the input quantizers
+    int stepSizes = 0;
+    for (const auto& item : ckpt.model->named_parameters()) {
+        stepSizes += isStepSize(item.key()) ? 1 : 0;
+    }
+    if (stepSizes != 2 * int(ckpt.model->quantLayers().size())) {
+        throw std::runtime_error("expected a weight and an input step size per layer, got " +
+                                 std::to_string(stepSizes));
+    }
+    const std::string again = (fs::path(dir) / "requant").string();
+    models::saveBertFolder(ckpt.model, ckpt.config, again, ckpt.vocabPath);
+    for (const auto& [name, tensor] : io::loadTensors(again + "/model.safetensors").tensors) {
+        if (name.find("_quantizer.") != std::string::npos) {
+            throw std::runtime_error("quantizer tensor saved: " + name);
+        }
+    }
+    models::BertCheckpoint back = models::loadBertFolder(again);
+    if (!back.notes.empty()) {
+        throw std::runtime_error("unexpected note: " + back.notes.front());
+    }
+    const auto saved = back.model->named_parameters();
+    for (const auto& item : ckpt.model->named_parameters()) {
+        if (isStepSize(item.key())) {
+            continue;
+        }
+        const torch::Tensor* other = saved.find(item.key());
+        if (other == nullptr || !torch::equal(*other, item.value())) {
+            throw std::runtime_error("weight changed in the round trip: " + item.key());
+        }
+    }
+    return true;
+}
+
+std::vector<std::string> loadNotesWithQuantizerTensor(const std::string& dir) {
+    models::BertForSequenceClassification model = saveRandom(dir, 2);
+    io::NamedTensors tensors = namedParameters(model);
+    tensors.emplace_back("bert.encoder.layer.0.attention.self.query.weight_quantizer.step_size",
+                         torch::ones({1}));
+    io::saveTensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
+    return models::loadBertFolder(dir).notes;
 }
 
 }  // namespace qs::test::bert

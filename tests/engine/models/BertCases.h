@@ -81,4 +81,23 @@ DropoutBehaviour dropoutBehaviour();
 /// The error forward() throws for `tokens` tokens (max_position_embeddings is 16); "" if none.
 std::string forwardError(int64_t tokens);
 
+/// Every linear layer quantized (weights and inputs, per-tensor LSQ initialised from the first
+/// batch) on a random model, against the same model float.
+struct QuantizedRun {
+    double relativeDiff = 0.0;     ///< ||logits_q - logits_f|| / ||logits_f||, eval mode
+    int quantLayers = 0;           ///< quantLayers().size()
+    int stepSizes = 0;             ///< parameters named *_quantizer.step_size
+    int stepSizesWithGrad = 0;     ///< of those, how many have a nonzero gradient after backward
+    bool floatAfterReset = false;  ///< configuring 0 bits again gives the float logits exactly
+};
+QuantizedRun quantizedRun(int bits);
+
+/// Saves a float model (an HF folder: no quantizer tensors), loads it, quantizes every layer at
+/// 8 bits and saves it again to `dir`/requant: returns that the second folder holds no quantizer
+/// tensor and loads back (without notes) to the same float weights. Throws on any failure.
+bool quantizedSaveLoad(const std::string& dir);
+
+/// A folder with an extra "<layer>.weight_quantizer.step_size" tensor: the load notes.
+std::vector<std::string> loadNotesWithQuantizerTensor(const std::string& dir);
+
 }  // namespace qs::test::bert

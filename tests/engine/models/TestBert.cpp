@@ -126,6 +126,43 @@ private Q_SLOTS:
                  std::string("BERT: 17 tokens, but 1 to 16 are allowed (max_position_embeddings)"));
     }
 
+    void quantizedAt8BitsStaysCloseToFloat() {
+        const QuantizedRun run = quantizedRun(8);
+        QCOMPARE(run.quantLayers, 2 * 6 + 2);
+        // LSQ's init s = 2 mean|v| / sqrt(Qp) is coarse even at 8 bits (s ~ mean|v| / 5.6), so
+        // 28 quantized tensors in a row give a few percent (4.6% here), not min-max's ~0.5%.
+        QVERIFY2(run.relativeDiff > 0.0 && run.relativeDiff < 0.1,
+                 qPrintable(QString("relative difference %1").arg(run.relativeDiff)));
+        const double at4 = quantizedRun(4).relativeDiff;
+        QVERIFY2(run.relativeDiff < 0.5 * at4,
+                 qPrintable(QString("8 bits %1, 4 bits %2").arg(run.relativeDiff).arg(at4)));
+        QCOMPARE(run.stepSizes, 2 * run.quantLayers);
+        QCOMPARE(run.stepSizesWithGrad, run.stepSizes);
+        QVERIFY(run.floatAfterReset);
+    }
+
+    void quantizedAt2BitsDiffers() {
+        const QuantizedRun run = quantizedRun(2);
+        QVERIFY2(run.relativeDiff > 0.3,
+                 qPrintable(QString("relative difference %1").arg(run.relativeDiff)));
+        QCOMPARE(run.stepSizesWithGrad, run.stepSizes);
+    }
+
+    void hfFolderLoadsIntoQuantizableModel() {
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        QVERIFY(quantizedSaveLoad(folder(tmp).toStdString()));
+    }
+
+    void quantizerTensorsInFolderAreIgnoredWithNote() {
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        const std::vector<std::string> notes =
+            loadNotesWithQuantizerTensor(folder(tmp).toStdString());
+        QCOMPARE(notes,
+                 std::vector<std::string>{"ignored 1 quantizer tensor(s) (the model loads float)"});
+    }
+
     void saveAndLoadGiveIdenticalLogits_data() {
         QTest::addColumn<qint64>("labels");
         QTest::newRow("classification, 2 labels") << qint64(2);
