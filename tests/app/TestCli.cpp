@@ -3,6 +3,7 @@
 // the user's default paths are never touched). Exit codes, the result table, spec errors naming
 // the field, failed runs naming the file, a corrupt store, the JSON listings, and Ctrl-C, resume
 // and kill -9 of a real training process.
+#include "CliProcess.h"
 #include "support/TestFiles.h"
 #include "support/TinyDataset.h"
 #include "support/TinySpecJson.h"
@@ -21,30 +22,7 @@
 
 #include <random>
 
-namespace {
-
-const QString kCli = QStringLiteral(QS_CLI_PATH);
-
-struct CliResult {
-    int exitCode = -1;
-    QProcess::ExitStatus exitStatus = QProcess::CrashExit;
-    QString out;
-    QString err;
-};
-
-QString describe(const CliResult& r) {
-    return QStringLiteral("exit %1\n--- stdout:\n%2\n--- stderr:\n%3")
-        .arg(r.exitCode)
-        .arg(r.out, r.err);
-}
-
-QJsonObject parseObject(const QString& text) {
-    QJsonParseError error;
-    const QJsonDocument doc = QJsonDocument::fromJson(text.toUtf8(), &error);
-    return error.error == QJsonParseError::NoError ? doc.object() : QJsonObject();
-}
-
-}  // namespace
+using namespace qs::test;
 
 class TestCli : public QObject {
     Q_OBJECT
@@ -114,30 +92,11 @@ void TestCli::cleanupTestCase() {
 }
 
 std::unique_ptr<QProcess> TestCli::startCli(const QStringList& args) {
-    auto process = std::make_unique<QProcess>();
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("XDG_DATA_HOME"), m_xdg);
-    env.insert(QStringLiteral("HOME"), m_dir.filePath(QStringLiteral("home")));
-    process->setProcessEnvironment(env);
-    process->setWorkingDirectory(m_case);
-    process->start(kCli, args);
-    return process;
+    return qs::test::startCli(args, m_xdg, m_dir.filePath(QStringLiteral("home")), m_case);
 }
 
 CliResult TestCli::cli(const QStringList& args, int timeoutMs) {
-    const std::unique_ptr<QProcess> process = startCli(args);
-    CliResult r;
-    if (!process->waitForStarted() || !process->waitForFinished(timeoutMs)) {
-        process->kill();
-        process->waitForFinished();
-        r.err = QStringLiteral("did not finish: quantscape-cli ") + args.join(QLatin1Char(' '));
-        return r;
-    }
-    r.exitCode = process->exitCode();
-    r.exitStatus = process->exitStatus();
-    r.out = QString::fromUtf8(process->readAllStandardOutput());
-    r.err = QString::fromUtf8(process->readAllStandardError());
-    return r;
+    return finishCli(*startCli(args), args, timeoutMs);
 }
 
 QJsonObject TestCli::tinySpec(const QString& name) const {

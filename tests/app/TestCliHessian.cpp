@@ -3,6 +3,7 @@
 // and as a table, recorded in the store; allocate from the stored report (and computing one for
 // a loose checkpoint), the frontier, the spec it writes (trained with train --spec), and the
 // exit codes and messages of bad input.
+#include "CliProcess.h"
 #include "support/TinyDataset.h"
 #include "support/TinySpecJson.h"
 
@@ -15,27 +16,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
-namespace {
-
-const QString kCli = QStringLiteral(QS_CLI_PATH);
-
-struct CliResult {
-    int exitCode = -1;
-    QString out;
-    QString err;
-};
-
-QString describe(const CliResult& r) {
-    return QStringLiteral("exit %1\n--- stdout:\n%2\n--- stderr:\n%3")
-        .arg(r.exitCode)
-        .arg(r.out, r.err);
-}
-
-QJsonObject parseObject(const QString& text) {
-    return QJsonDocument::fromJson(text.toUtf8()).object();
-}
-
-}  // namespace
+using namespace qs::test;
 
 class TestCliHessian : public QObject {
     Q_OBJECT
@@ -82,23 +63,9 @@ void TestCliHessian::initTestCase() {
 }
 
 CliResult TestCliHessian::cli(const QStringList& args, int timeoutMs) const {
-    QProcess process;
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("XDG_DATA_HOME"), m_dir.filePath(QStringLiteral("xdg")));
-    env.insert(QStringLiteral("HOME"), m_dir.filePath(QStringLiteral("home")));
-    process.setProcessEnvironment(env);
-    process.start(kCli, args);
-    CliResult r;
-    if (!process.waitForStarted() || !process.waitForFinished(timeoutMs)) {
-        process.kill();
-        process.waitForFinished();
-        r.err = QStringLiteral("did not finish: ") + args.join(QLatin1Char(' '));
-        return r;
-    }
-    r.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-    r.out = QString::fromUtf8(process.readAllStandardOutput());
-    r.err = QString::fromUtf8(process.readAllStandardError());
-    return r;
+    const auto process = startCli(args, m_dir.filePath(QStringLiteral("xdg")),
+                                  m_dir.filePath(QStringLiteral("home")));
+    return finishCli(*process, args, timeoutMs);
 }
 
 QStringList TestCliHessian::small() const {

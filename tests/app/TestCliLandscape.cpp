@@ -2,6 +2,7 @@
 // with its store in a temporary directory. The JSON and table outputs, the .vtp export, the
 // listing, usage errors (exit 2) and bad files (exit 3), and Ctrl-C leaving a resumable row whose
 // resume gives the uninterrupted surface.
+#include "CliProcess.h"
 #include "support/TinyDataset.h"
 #include "support/TinySpecJson.h"
 
@@ -17,27 +18,7 @@
 
 #include <signal.h>
 
-namespace {
-
-const QString kCli = QStringLiteral(QS_CLI_PATH);
-
-struct CliResult {
-    int exitCode = -1;
-    QString out;
-    QString err;
-};
-
-QString describe(const CliResult& r) {
-    return QStringLiteral("exit %1\n--- stdout:\n%2\n--- stderr:\n%3")
-        .arg(r.exitCode)
-        .arg(r.out, r.err);
-}
-
-QJsonObject parseObject(const QString& text) {
-    return QJsonDocument::fromJson(text.toUtf8()).object();
-}
-
-}  // namespace
+using namespace qs::test;
 
 class TestCliLandscape : public QObject {
     Q_OBJECT
@@ -66,29 +47,12 @@ private:
 };
 
 std::unique_ptr<QProcess> TestCliLandscape::start(const QStringList& args) const {
-    auto process = std::make_unique<QProcess>();
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("XDG_DATA_HOME"), m_dir.filePath(QStringLiteral("xdg")));
-    env.insert(QStringLiteral("HOME"), m_dir.filePath(QStringLiteral("home")));
-    process->setProcessEnvironment(env);
-    process->setWorkingDirectory(m_dir.path());
-    process->start(kCli, args);
-    return process;
+    return startCli(args, m_dir.filePath(QStringLiteral("xdg")),
+                    m_dir.filePath(QStringLiteral("home")), m_dir.path());
 }
 
 CliResult TestCliLandscape::cli(const QStringList& args, int timeoutMs) const {
-    const std::unique_ptr<QProcess> process = start(args);
-    CliResult r;
-    if (!process->waitForStarted() || !process->waitForFinished(timeoutMs)) {
-        process->kill();
-        process->waitForFinished();
-        r.err = QStringLiteral("did not finish: ") + args.join(QLatin1Char(' '));
-        return r;
-    }
-    r.exitCode = process->exitStatus() == QProcess::NormalExit ? process->exitCode() : -1;
-    r.out = QString::fromUtf8(process->readAllStandardOutput());
-    r.err = QString::fromUtf8(process->readAllStandardError());
-    return r;
+    return finishCli(*start(args), args, timeoutMs);
 }
 
 void TestCliLandscape::initTestCase() {
