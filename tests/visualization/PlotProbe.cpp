@@ -188,4 +188,19 @@ ReplotCounter::~ReplotCounter() {
     QObject::disconnect(m_connection);
 }
 
+QStringList resnet20Layers() {
+    QStringList names{QStringLiteral("conv1")};
+    for (int stage = 1; stage <= 3; ++stage) {
+        for (int block = 0; block < 3; ++block) {
+            const QString prefix = QStringLiteral("layer%1.%2.").arg(stage).arg(block);
+            names << prefix + QStringLiteral("conv1") << prefix + QStringLiteral("conv2");
+            if (stage > 1 && block == 0) {
+                names << prefix + QStringLiteral("downsample.0");
+            }
+        }
+    }
+    names << QStringLiteral("fc");
+    return names;
+}
+
 }  // namespace qs::ui::probe

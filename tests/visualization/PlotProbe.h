@@ -103,4 +103,8 @@ private:
     QMetaObject::Connection m_connection;
 };
 
+/// The quantizable layers of a ResNet-20 in forward order ("conv1", "layer1.0.conv1", ...,
+/// "layer2.0.downsample.0", ..., "fc"): the layer names of the synthetic test data.
+QStringList resnet20Layers();
+
 }  // namespace qs::ui::probe

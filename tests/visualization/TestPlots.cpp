@@ -26,6 +26,7 @@
 
 using namespace qs::ui;
 namespace probe = qs::ui::probe;
+using probe::resnet20Layers;
 
 namespace {
 
@@ -33,21 +34,6 @@ namespace {
 // Synthetic data shaped like a real ResNet-20 / CIFAR-10 run (390 steps per epoch).
 
 constexpr int kStepsPerEpoch = 390;
-
-QStringList resnet20Layers() {
-    QStringList names{QStringLiteral("conv1")};
-    for (int stage = 1; stage <= 3; ++stage) {
-        for (int block = 0; block < 3; ++block) {
-            const QString prefix = QStringLiteral("layer%1.%2.").arg(stage).arg(block);
-            names << prefix + QStringLiteral("conv1") << prefix + QStringLiteral("conv2");
-            if (stage > 1 && block == 0) {
-                names << prefix + QStringLiteral("downsample.0");
-            }
-        }
-    }
-    names << QStringLiteral("fc");
-    return names;
-}
 
 /// Channels of a ResNet-20 layer: 16, 32 or 64 by stage, 10 for fc.
 int outChannels(const QString& layer) {

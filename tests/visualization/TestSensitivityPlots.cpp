@@ -25,6 +25,7 @@
 
 using namespace qs::ui;
 namespace probe = qs::ui::probe;
+using probe::resnet20Layers;
 
 namespace {
 
@@ -33,21 +34,6 @@ namespace {
 // first layers), Omegas from the quantization error of a uniform grid over [-0.1, 0.1].
 
 const QVector<int> kCandidateBits{2, 3, 4, 8};
-
-QStringList resnet20Layers() {
-    QStringList names{QStringLiteral("conv1")};
-    for (int stage = 1; stage <= 3; ++stage) {
-        for (int block = 0; block < 3; ++block) {
-            const QString prefix = QStringLiteral("layer%1.%2.").arg(stage).arg(block);
-            names << prefix + QStringLiteral("conv1") << prefix + QStringLiteral("conv2");
-            if (stage > 1 && block == 0) {
-                names << prefix + QStringLiteral("downsample.0");
-            }
-        }
-    }
-    names << QStringLiteral("fc");
-    return names;
-}
 
 /// The weights of a ResNet-20 layer: 3x3 convolutions of 16, 32 or 64 channels, 1x1 shortcuts.
 qint64 paramsOf(const QString& layer) {
