@@ -283,6 +283,14 @@ public:
                                 : sqlite3_bind_double(m_stmt, index, value));
     }
     void bindNull(int index) { check(sqlite3_bind_null(m_stmt, index)); }
+    /// A run id, or NULL for a row that belongs to no run (a loose checkpoint's analysis).
+    void bindRunOrNull(int index, int64_t runId) {
+        if (runId > 0) {
+            bind(index, runId);
+        } else {
+            bindNull(index);
+        }
+    }
     void bindBlob(int index, const std::vector<unsigned char>& bytes) {
         // A null data pointer would bind NULL, not an empty blob.
         check(bytes.empty() ? sqlite3_bind_zeroblob(m_stmt, index, 0)
@@ -923,11 +931,7 @@ int64_t RunStore::addSharpness(const SharpnessRow& row) {
         "base_loss, perturbed_loss, ascent_steps, samples, seed, created_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         what);
-    if (row.runId > 0) {
-        insert.bind(1, row.runId);
-    } else {
-        insert.bindNull(1);
-    }
+    insert.bindRunOrNull(1, row.runId);
     insert.bind(2, row.checkpoint);
     insert.bind(3, row.step);
     insert.bind(4, row.measure);
@@ -1043,11 +1047,7 @@ int64_t RunStore::addLandscape(const LandscapeRow& row) {
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
         "?18, ?18)",
         what);
-    if (row.runId > 0) {
-        insert.bind(1, row.runId);
-    } else {
-        insert.bindNull(1);
-    }
+    insert.bindRunOrNull(1, row.runId);
     insert.bind(2, row.checkpoint);
     insert.bind(3, row.step);
     insert.bind(4, row.kind);
@@ -1290,11 +1290,7 @@ int64_t RunStore::addHessian(const HessianRow& row) {
                          "trace_samples, eigenvalues_json, trace, trace_se, created_at) "
                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                          what);
-        if (row.runId > 0) {
-            insert.bind(1, row.runId);
-        } else {
-            insert.bindNull(1);
-        }
+        insert.bindRunOrNull(1, row.runId);
         insert.bind(2, row.checkpoint);
         insert.bind(3, row.step);
         insert.bind(4, row.mode);
