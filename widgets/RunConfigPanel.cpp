@@ -502,10 +502,13 @@ QWidget* RunConfigPanel::buildMethodPage() {
     f->addRow(tr("Weight bits"), b.intField(QStringLiteral("quant.weight_bits"), 2, 8));
     f->addRow(tr("Activation bits"), b.intField(QStringLiteral("quant.act_bits"), 2, 8));
     auto* firstLast = b.choiceField(QStringLiteral("quant.first_last"),
-                                    {{QStringLiteral("8bit"), tr("8-bit")},
+                                    {{QStringLiteral("auto"), tr("automatic")},
+                                     {QStringLiteral("8bit"), tr("8-bit")},
                                      {QStringLiteral("float"), tr("float")},
                                      {QStringLiteral("same"), tr("same as the others")}});
-    firstLast->setToolTip(tr("Bits of the first convolution and the last linear layer"));
+    firstLast->setToolTip(
+        tr("Bits of the first convolution and the last linear layer. "
+           "Automatic: 8-bit for ResNets; BERT keeps its classifier float"));
     f->addRow(tr("First && last layer"), firstLast);
     f->addRow(tr("Weight steps"),
               b.boolField(QStringLiteral("quant.per_channel"), tr("Per output channel")));

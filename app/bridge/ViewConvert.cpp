@@ -5,6 +5,7 @@
 #include <QDateTime>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <unordered_map>
 
@@ -30,7 +31,12 @@ void appendMetricPoints(const session::StepMetrics& metrics, QVector<ui::MetricP
 
 void appendMetricPoints(const session::EpochEval& eval, QVector<ui::MetricPoint>& out) {
     out.append(ui::MetricPoint{eval.step, QStringLiteral("eval/loss"), eval.loss});
-    out.append(ui::MetricPoint{eval.step, QStringLiteral("eval/acc"), eval.accuracy});
+    if (std::isfinite(eval.accuracy)) {
+        out.append(ui::MetricPoint{eval.step, QStringLiteral("eval/acc"), eval.accuracy});
+    }
+    for (const auto& [name, value] : eval.metrics) {
+        out.append(ui::MetricPoint{eval.step, QStringLiteral("eval/") + toQString(name), value});
+    }
     out.append(ui::MetricPoint{eval.step, QStringLiteral("epoch"), double(eval.epoch)});
 }
 

@@ -40,6 +40,9 @@ CheckpointSpec readCheckpointSpec(const std::string& checkpoint, const std::stri
     if (!dataPath.empty()) {
         c.spec.data.path = dataPath;
     }
+    if (c.spec.isBert()) {
+        c.vocabulary = train::checkpointVocabulary(checkpoint);
+    }
     return c;
 }
 
@@ -55,37 +58,33 @@ std::vector<std::string> defaultModes(const session::RunSpec& spec) {
                               : std::vector<std::string>{"float"};
 }
 
-data::TensorSet analysisSubset(const session::RunSpec& spec, bool trainSplit, int64_t samples,
+data::TensorSet analysisSubset(const CheckpointSpec& checkpoint, bool trainSplit, int64_t samples,
                                uint64_t seed) {
-    const data::ImageSet train = data::readSplit(spec.data, true);
-    const data::Normalization norm = data::normalizationFor(spec.data.dataset, train);
-    data::TensorSet subset = trainSplit
-                                 ? data::toTensors(train, norm, std::max<int64_t>(0, samples), seed)
-                                 : data::toTensors(data::readSplit(spec.data, false), norm,
-                                                   std::max<int64_t>(0, samples), seed);
+    const data::SplitRequest request{std::max<int64_t>(0, samples), seed};
+    data::RunData all = data::loadRunData(checkpoint.spec, request, request, checkpoint.vocabulary);
+    data::TensorSet subset = trainSplit ? std::move(all.train) : std::move(all.test);
     if (subset.size() < 1) {
         throw std::runtime_error("the " + std::string(trainSplit ? "training" : "test") +
-                                 " split of " + spec.data.dataset + " is empty");
+                                 " split of " + checkpoint.spec.data.dataset + " is empty");
     }
     return subset;
 }
 
-models::ResNet loadAnalysisModel(const CheckpointSpec& checkpoint, const std::string& mode,
-                                 const data::TensorSet& data) {
+models::Network loadAnalysisModel(const CheckpointSpec& checkpoint, const std::string& mode,
+                                  const data::TensorSet& data) {
     checkMode(mode);
-    models::ResNet model = train::buildModel(checkpoint.spec, data.images.size(1), data.numClasses);
+    models::Network model = train::buildModel(checkpoint.spec, train::shapeOf(data));
     train::loadModelWeights(*model, checkpoint.path);
     model->eval();
     if (mode != "quantize-after") {
         torch::NoGradGuard noGrad;
         for (auto& [path, layer] : model->quantLayers()) {
             if (mode == "dequantized" && layer->weightQuantizer()) {
-                const torch::Tensor q =
-                    layer->weightQuantizer()->forward(layer->quantWeight()).detach();
-                layer->quantWeight().copy_(q);
+                layer->quantWeight().copy_(layer->quantizedWeight().detach());
             }
             layer->setBypass(true, mode == "float");
         }
+        model->setActivationBypass(mode == "float");
     }
     for (auto& item : model->named_parameters()) {
         if (train::isQuantizerParameter(item.key())) {
@@ -95,7 +94,7 @@ models::ResNet loadAnalysisModel(const CheckpointSpec& checkpoint, const std::st
     return model;
 }
 
-PerturbedParams perturbedParameters(models::ResNetImpl& model) {
+PerturbedParams perturbedParameters(models::NetworkImpl& model) {
     PerturbedParams p;
     for (auto& item : model.named_parameters()) {
         if (!train::isQuantizerParameter(item.key())) {

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "engine/data/Datasets.h"
-#include "engine/models/ResNet.h"
+#include "engine/models/Network.h"
 #include "engine/session/RunSpec.h"
 
 #include <cstdint>
@@ -18,6 +18,7 @@ struct CheckpointSpec {
     std::string path;
     session::RunSpec spec;
     int64_t step = 0;
+    std::string vocabulary;  ///< text runs: the tokenizer's vocabulary, one token per line
 };
 
 /// Reads and validates the spec in the checkpoint's metadata; `dataPath` (when set) overrides
@@ -31,19 +32,19 @@ void checkMode(const std::string& mode);
 /// quantize-after for a quantized one.
 std::vector<std::string> defaultModes(const session::RunSpec& spec);
 
-/// A seeded subset of `samples` images of one split (samples <= 0: the whole split), normalised
-/// as training normalised it.
-data::TensorSet analysisSubset(const session::RunSpec& spec, bool trainSplit, int64_t samples,
+/// A seeded subset of `samples` examples of one split (samples <= 0: the whole split), prepared
+/// as training prepared it (images normalised, text tokenized with the checkpoint's vocabulary).
+data::TensorSet analysisSubset(const CheckpointSpec& checkpoint, bool trainSplit, int64_t samples,
                                uint64_t seed);
 
 /// The checkpoint's model in eval mode, set up for `mode`:
 ///   float           latent weights, every quantizer bypassed;
 ///   dequantized     weights hold Q(w) and are plain floats, activations stay quantized;
 ///   quantize-after  the model as trained: L(Q(w + e)).
-/// Step sizes never require gradients (they are never perturbed). The input channels and classes
-/// are those of `data` (the analysis subset).
-models::ResNet loadAnalysisModel(const CheckpointSpec& checkpoint, const std::string& mode,
-                                 const data::TensorSet& data);
+/// Step sizes never require gradients (they are never perturbed). The model's shape (input
+/// channels or vocabulary, classes) is that of `data` (the analysis subset).
+models::Network loadAnalysisModel(const CheckpointSpec& checkpoint, const std::string& mode,
+                                  const data::TensorSet& data);
 
 /// The tensors analyses perturb: every weight and bias of the model, quantizer step sizes and
 /// BatchNorm buffers excluded. Paired with their parameter paths.
@@ -51,6 +52,6 @@ struct PerturbedParams {
     std::vector<std::string> names;
     std::vector<torch::Tensor> tensors;
 };
-PerturbedParams perturbedParameters(models::ResNetImpl& model);
+PerturbedParams perturbedParameters(models::NetworkImpl& model);
 
 }  // namespace qs::analysis

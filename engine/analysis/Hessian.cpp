@@ -236,7 +236,7 @@ HvpFunction lossHvp(const TensorList& params, BatchLoss batchLoss, int64_t batch
     };
 }
 
-HvpFunction modelHvp(models::ResNetImpl& model, const TensorList& params,
+HvpFunction modelHvp(models::NetworkImpl& model, const TensorList& params,
                      const data::TensorSet& data, int batchSize, bool cacheGraph) {
     if (batchSize < 1) {
         throw std::invalid_argument("Hessian-vector product: batch size must be positive");
@@ -245,9 +245,8 @@ HvpFunction modelHvp(models::ResNetImpl& model, const TensorList& params,
     const BatchLoss loss = [&model, &data, batchSize, n](int64_t b) {
         const int64_t begin = b * batchSize;
         const int64_t len = std::min<int64_t>(batchSize, n - begin);
-        return torch::cross_entropy_loss(model.forward(data.images.narrow(0, begin, len)),
-                                         data.labels.narrow(0, begin, len), {},
-                                         at::Reduction::Sum) /
+        return models::taskLoss(model.forward(data::inputBatch(data, begin, len)),
+                                data.labels.narrow(0, begin, len), at::Reduction::Sum) /
                double(n);
     };
     return lossHvp(params, loss, (n + batchSize - 1) / batchSize, cacheGraph);
@@ -255,41 +254,14 @@ HvpFunction modelHvp(models::ResNetImpl& model, const TensorList& params,
 
 namespace {
 
-/// Multiply-accumulates of one sample per layer: a conv's weight elements times its output
-/// positions, read from the autograd graph of one forward (the node that consumes the weight
-/// records the shape of what it produced); a linear layer's weight elements.
-std::map<std::string, int64_t> layerMacs(models::ResNetImpl& model, const torch::Tensor& image) {
-    std::unordered_map<const torch::autograd::Node*, std::string> byAccumulator;
+/// Multiply-accumulates of one sample per layer: weight elements times the positions the layer
+/// applied them at in a forward of that sample (QuantLayer::positionsPerSample).
+std::map<std::string, int64_t> layerMacs(models::NetworkImpl& model, const torch::Tensor& sample) {
+    torch::NoGradGuard noGrad;
+    model.forward(data::trimPadding(sample.unsqueeze(0)));
     std::map<std::string, int64_t> macs;
-    std::vector<std::shared_ptr<torch::autograd::Node>> keep;  // accumulators live while we look
     for (auto& [path, layer] : model.quantLayers()) {
-        const torch::Tensor& w = layer->quantWeight();
-        macs[path] = w.numel();
-        if (w.dim() == 4 && w.requires_grad()) {
-            keep.push_back(torch::autograd::impl::grad_accumulator(w));
-            byAccumulator[keep.back().get()] = path;
-        }
-    }
-    torch::AutoGradMode enable(true);
-    const torch::Tensor out = model.forward(image.unsqueeze(0));
-    std::vector<torch::autograd::Node*> stack{out.grad_fn().get()};
-    std::set<torch::autograd::Node*> seen;
-    while (!stack.empty()) {
-        torch::autograd::Node* node = stack.back();
-        stack.pop_back();
-        if (node == nullptr || !seen.insert(node).second) {
-            continue;
-        }
-        for (const auto& edge : node->next_edges()) {
-            auto it = byAccumulator.find(edge.function.get());
-            if (it != byAccumulator.end() && node->num_inputs() > 0) {
-                const auto outShape = node->input_metadata(0).zeros_like().sizes();
-                if (outShape.size() == 4) {
-                    macs[it->second] *= outShape[2] * outShape[3];
-                }
-            }
-            stack.push_back(edge.function.get());
-        }
+        macs[path] = layer->quantWeight().numel() * layer->positionsPerSample();
     }
     return macs;
 }
@@ -340,14 +312,14 @@ HessianReport analyzeHessian(const std::string& checkpoint, const HessianOptions
 
     engine::applyThreadCount(options.threads);
     torch::manual_seed(options.seed);
-    const data::TensorSet subset = analysisSubset(source.spec, true, options.samples, options.seed);
+    const data::TensorSet subset = analysisSubset(source, true, options.samples, options.seed);
     report.samples = subset.size();
 
     // Latent weights (for Omega) and shapes (for MACs) come from the float view of the model.
-    models::ResNet latent = loadAnalysisModel(source, "float", subset);
-    const std::map<std::string, int64_t> macs = layerMacs(*latent, subset.images[0]);
+    models::Network latent = loadAnalysisModel(source, "float", subset);
+    const std::map<std::string, int64_t> macs = layerMacs(*latent, subset.inputs[0]);
 
-    models::ResNet model = loadAnalysisModel(source, report.mode, subset);
+    models::Network model = loadAnalysisModel(source, report.mode, subset);
     const PerturbedParams perturbed = perturbedParameters(*model);
     std::unordered_map<std::string, std::size_t> indexOf;
     for (std::size_t i = 0; i < perturbed.names.size(); ++i) {

@@ -5,7 +5,7 @@
 
 #include "engine/analysis/SharpnessCore.h"
 #include "engine/data/Datasets.h"
-#include "engine/models/ResNet.h"
+#include "engine/models/Network.h"
 
 #include <torch/types.h>
 
@@ -75,7 +75,7 @@ HvpFunction lossHvp(const std::vector<torch::Tensor>& params, BatchLoss batchLos
 /// batches of `batchSize`, each weighing its size / n (its summed loss over n). The model is used
 /// as it is (put it in eval mode first). The returned function holds references to model,
 /// params and data: they must outlive it.
-HvpFunction modelHvp(models::ResNetImpl& model, const std::vector<torch::Tensor>& params,
+HvpFunction modelHvp(models::NetworkImpl& model, const std::vector<torch::Tensor>& params,
                      const data::TensorSet& data, int batchSize, bool cacheGraph = true);
 
 }  // namespace qs::analysis

@@ -41,7 +41,7 @@ bool isBatchNormStatistic(const std::string& name) {
 }
 
 /// Every parameter and buffer of the model by path.
-std::map<std::string, torch::Tensor> namedTensors(models::ResNetImpl& model) {
+std::map<std::string, torch::Tensor> namedTensors(models::NetworkImpl& model) {
     std::map<std::string, torch::Tensor> out;
     for (const auto& item : model.named_parameters()) {
         out.emplace(item.key(), item.value());
@@ -93,7 +93,7 @@ std::vector<torch::Tensor> filterNormalizedDirection(const std::vector<torch::Te
     return out;
 }
 
-LandscapeDirections randomDirections(models::ResNetImpl& model, uint64_t seed, bool twoD) {
+LandscapeDirections randomDirections(models::NetworkImpl& model, uint64_t seed, bool twoD) {
     const PerturbedParams params = perturbedParameters(model);
     at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
     LandscapeDirections d;
@@ -105,7 +105,7 @@ LandscapeDirections randomDirections(models::ResNetImpl& model, uint64_t seed, b
     return d;
 }
 
-LandscapeDirections givenDirections(models::ResNetImpl& model,
+LandscapeDirections givenDirections(models::NetworkImpl& model,
                                     const std::vector<std::vector<torch::Tensor>>& directions) {
     const PerturbedParams params = perturbedParameters(model);
     if (directions.empty() || directions.size() > 2) {
@@ -134,7 +134,7 @@ LandscapeDirections givenDirections(models::ResNetImpl& model,
     return d;
 }
 
-LandscapeDirections interpolationDirection(models::ResNetImpl& model, models::ResNetImpl& other) {
+LandscapeDirections interpolationDirection(models::NetworkImpl& model, models::NetworkImpl& other) {
     torch::NoGradGuard noGrad;
     std::vector<std::string> names = perturbedParameters(model).names;
     for (const auto& item : model.named_buffers()) {
@@ -160,7 +160,7 @@ LandscapeDirections interpolationDirection(models::ResNetImpl& model, models::Re
 
 // ---- evaluation ------------------------------------------------------------------------------
 
-PointEvaluator::PointEvaluator(models::ResNet model, const LandscapeDirections& directions,
+PointEvaluator::PointEvaluator(models::Network model, const LandscapeDirections& directions,
                                const data::TensorSet& subset, int batchSize)
     : m_model(std::move(model)),
       m_directions(directions),
@@ -193,7 +193,8 @@ std::pair<double, double> PointEvaluator::evaluate(double a, double b) {
             t.add_(m_directions.dy[i], b);
         }
     }
-    return train::evaluate(*m_model, m_subset, m_batchSize);
+    const train::Evaluation e = train::evaluate(*m_model, m_subset, m_batchSize);
+    return {e.loss, e.score()};
 }
 
 void PointEvaluator::restore() {
@@ -355,16 +356,16 @@ Prepared prepare(const std::string& checkpoint, const LandscapeOptions& options,
     if (p.options.ny == 1) {
         p.options.yMin = p.options.yMax = 0.0;
     }
-    p.subset = analysisSubset(p.source.spec, !options.testSplit, options.samples, options.seed);
+    p.subset = analysisSubset(p.source, !options.testSplit, options.samples, options.seed);
     // Directions are scaled to the latent weights, whatever the mode: every mode of a
     // checkpoint (and every method trained from one) moves along the same directions.
-    models::ResNet reference = loadAnalysisModel(p.source, "float", p.subset);
+    models::Network reference = loadAnalysisModel(p.source, "float", p.subset);
     if (options.directions == "random") {
         p.directions = randomDirections(*reference, options.seed, options.ny > 1);
     } else if (options.directions == "hessian") {
         // The curvature of the surface drawn: the Hessian of the model in the landscape's mode,
         // on the same subset. Unit eigenvectors (norm 1 over all the tensors), as PyHessian.
-        models::ResNet model = loadAnalysisModel(p.source, p.options.mode, p.subset);
+        models::Network model = loadAnalysisModel(p.source, p.options.mode, p.subset);
         const std::vector<torch::Tensor> params = perturbedParameters(*model).tensors;
         const EigenResult top =
             topEigen(params, modelHvp(*model, params, p.subset, options.batchSize),
@@ -374,7 +375,7 @@ Prepared prepare(const std::string& checkpoint, const LandscapeOptions& options,
     } else {
         CheckpointSpec other = p.source;  // the same architecture, the other tensors
         other.path = options.otherCheckpoint;
-        models::ResNet otherModel = loadAnalysisModel(other, "float", p.subset);
+        models::Network otherModel = loadAnalysisModel(other, "float", p.subset);
         p.directions = interpolationDirection(*reference, *otherModel);
     }
     return p;

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "engine/data/Datasets.h"
-#include "engine/models/ResNet.h"
+#include "engine/models/Network.h"
 
 #include <torch/types.h>
 
@@ -32,17 +32,17 @@ std::vector<torch::Tensor> filterNormalizedDirection(const std::vector<torch::Te
 /// Li et al.'s directions over the model's perturbed parameters (perturbedParameters: step
 /// sizes excluded), dx then dy drawn from one generator seeded with `seed` (a 1D curve's dx
 /// equals a surface's). The model should hold the latent (float) weights.
-LandscapeDirections randomDirections(models::ResNetImpl& model, uint64_t seed, bool twoD);
+LandscapeDirections randomDirections(models::NetworkImpl& model, uint64_t seed, bool twoD);
 
 /// Wraps given directions (one or two tensors per perturbed parameter of the model, in
 /// perturbedParameters order), e.g. the top Hessian eigenvectors. Throws std::invalid_argument
 /// when their number or shapes do not match the model.
-LandscapeDirections givenDirections(models::ResNetImpl& model,
+LandscapeDirections givenDirections(models::NetworkImpl& model,
                                     const std::vector<std::vector<torch::Tensor>>& directions);
 
 /// The line from `model` to `other` (same architecture): dx = w_other - w over the perturbed
 /// parameters and the BatchNorm running statistics, so the ends of the line are both models.
-LandscapeDirections interpolationDirection(models::ResNetImpl& model, models::ResNetImpl& other);
+LandscapeDirections interpolationDirection(models::NetworkImpl& model, models::NetworkImpl& other);
 
 /// Evaluates grid points on one model: its tensors named in the directions are set in place to
 /// w0 + a dx + b dy (w0: their values at construction), then the mean cross-entropy and the
@@ -50,7 +50,7 @@ LandscapeDirections interpolationDirection(models::ResNetImpl& model, models::Re
 /// subset are shared read-only, so evaluators on different models may run on different threads.
 class PointEvaluator {
 public:
-    PointEvaluator(models::ResNet model, const LandscapeDirections& directions,
+    PointEvaluator(models::Network model, const LandscapeDirections& directions,
                    const data::TensorSet& subset, int batchSize);
     ~PointEvaluator();
     PointEvaluator(const PointEvaluator&) = delete;
@@ -62,7 +62,7 @@ public:
     void restore();
 
 private:
-    models::ResNet m_model;
+    models::Network m_model;
     const LandscapeDirections& m_directions;
     const data::TensorSet& m_subset;
     int m_batchSize;

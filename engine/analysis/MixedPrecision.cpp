@@ -217,10 +217,10 @@ AllocationProblem allocationProblem(const HessianReport& report, const session::
         c.macs = l.macs;
         c.omega = l.omega;
         c.actBits = spec.quant.actBits;
-        const bool firstOrLast = i == 0 || i + 1 == report.layers.size();
-        if (firstOrLast && spec.quant.firstLast == "8bit") {
+        const bool edge = spec.firstLastRuleCovers(i, report.layers.size());
+        if (edge && spec.firstLastRule() == "8bit") {
             c.fixedBits = c.actBits = 8;
-        } else if (firstOrLast && spec.quant.firstLast == "float") {
+        } else if (edge && spec.firstLastRule() == "float") {
             c.fixedBits = c.actBits = 0;
         }
         auto it = spec.quant.layers.find(l.layer);

@@ -175,7 +175,7 @@ SharpnessReport measureSharpness(const std::string& checkpoint, const SharpnessO
 
     engine::applyThreadCount(options.threads);
     torch::manual_seed(options.seed);
-    const data::TensorSet subset = analysisSubset(source.spec, true, options.samples, options.seed);
+    const data::TensorSet subset = analysisSubset(source, true, options.samples, options.seed);
     const int64_t n = subset.size();
 
     int totalPasses = 0;
@@ -187,7 +187,7 @@ SharpnessReport measureSharpness(const std::string& checkpoint, const SharpnessO
     std::string phase;
 
     for (const std::string& mode : modes) {
-        models::ResNet model = loadAnalysisModel(source, mode, subset);
+        models::Network model = loadAnalysisModel(source, mode, subset);
         const std::vector<torch::Tensor> params = perturbedParameters(*model).tensors;
         const LossFunction loss = [&](bool withGrad) {
             for (const auto& p : params) {
@@ -196,17 +196,16 @@ SharpnessReport measureSharpness(const std::string& checkpoint, const SharpnessO
             double sum = 0.0;
             for (int64_t b = 0; b < n; b += options.batchSize) {
                 const int64_t len = std::min<int64_t>(options.batchSize, n - b);
-                const torch::Tensor x = subset.images.narrow(0, b, len);
+                const torch::Tensor x = data::inputBatch(subset, b, len);
                 const torch::Tensor y = subset.labels.narrow(0, b, len);
                 if (withGrad) {
-                    torch::Tensor l =
-                        torch::cross_entropy_loss(model->forward(x), y, {}, at::Reduction::Sum);
+                    torch::Tensor l = models::taskLoss(model->forward(x), y, at::Reduction::Sum);
                     (l / double(n)).backward();
                     sum += l.item<double>();
                 } else {
                     torch::NoGradGuard noGrad;
-                    sum += torch::cross_entropy_loss(model->forward(x), y, {}, at::Reduction::Sum)
-                               .item<double>();
+                    sum +=
+                        models::taskLoss(model->forward(x), y, at::Reduction::Sum).item<double>();
                 }
             }
             return sum / double(n);

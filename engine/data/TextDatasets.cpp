@@ -478,6 +478,11 @@ TextDataset readGlue(const std::string& folder, const std::string& task, const s
         path = fs::path(folder) / spec.name / file;
     }
     const std::string pathName = path.string();
+    if (std::error_code ec; !fs::exists(path, ec)) {
+        throw DataError(pathName + ": cannot open: No such file or directory (" + spec.name +
+                        "'s " + file + " belongs in the task folder, or in a " + spec.name +
+                        " folder inside the one given)");
+    }
     const std::string content = readText(pathName);
 
     TextDataset ds;

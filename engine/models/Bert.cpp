@@ -277,8 +277,7 @@ std::string bertConfigJson(const BertConfig& c) {
 BertEmbeddingsImpl::BertEmbeddingsImpl(const BertConfig& config) {
     word_embeddings = register_module(
         "word_embeddings",
-        torch::nn::Embedding(torch::nn::EmbeddingOptions(config.vocab_size(), config.hidden_size())
-                                 .padding_idx(config.pad_token_id())));
+        quant::QEmbedding(config.vocab_size(), config.hidden_size(), config.pad_token_id()));
     position_embeddings = register_module(
         "position_embeddings",
         torch::nn::Embedding(config.max_position_embeddings(), config.hidden_size()));
@@ -316,15 +315,58 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& hidden,
     const auto heads = [&](const torch::Tensor& x) {  // [B, T, H] -> [B, heads, T, d]
         return x.view({b, t, m_heads, m_headSize}).transpose(1, 2);
     };
-    const torch::Tensor q = heads(query(hidden));
-    const torch::Tensor k = heads(key(hidden));
-    const torch::Tensor v = heads(value(hidden));
+    const torch::Tensor q = quantize(q_quantizer, heads(query(hidden)));
+    const torch::Tensor k = quantize(k_quantizer, heads(key(hidden)));
+    const torch::Tensor v = quantize(v_quantizer, heads(value(hidden)));
     torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(m_headSize));
     if (extendedMask.defined()) {
         scores = scores + extendedMask;
     }
-    const torch::Tensor probs = dropout(torch::softmax(scores, -1));
+    if (m_captured) {
+        m_captured->push_back(scores);
+    }
+    const torch::Tensor probs = quantize(probs_quantizer, dropout(torch::softmax(scores, -1)));
     return torch::matmul(probs, v).transpose(1, 2).contiguous().view({b, t, m_heads * m_headSize});
+}
+
+torch::Tensor BertSelfAttentionImpl::quantize(quant::Quantizer& q, const torch::Tensor& x) {
+    return q && !m_bypass ? q->forward(x) : x;
+}
+
+void BertSelfAttentionImpl::configureMatmulQuantizers(int bits, quant::GradScaleMode gradScale,
+                                                      bool learnGradScale) {
+    for (auto* slot : {&q_quantizer, &k_quantizer, &probs_quantizer, &v_quantizer}) {
+        *slot = nullptr;
+    }
+    for (const char* name : {"q_quantizer", "k_quantizer", "probs_quantizer", "v_quantizer"}) {
+        if (named_children().contains(name)) {
+            unregister_module(name);
+        }
+    }
+    if (bits <= 0) {
+        return;
+    }
+    const auto make = [&](const char* name, bool isSigned) {
+        return register_module(name, quant::Quantizer(quant::QuantizerOptions(bits, isSigned)
+                                                          .grad_scale(gradScale)
+                                                          .learn_grad_scale(learnGradScale)));
+    };
+    q_quantizer = make("q_quantizer", true);
+    k_quantizer = make("k_quantizer", true);
+    probs_quantizer = make("probs_quantizer", false);
+    v_quantizer = make("v_quantizer", true);
+}
+
+std::vector<std::pair<std::string, quant::Quantizer>> BertSelfAttentionImpl::matmulQuantizers()
+    const {
+    std::vector<std::pair<std::string, quant::Quantizer>> out;
+    if (q_quantizer) {
+        out = {{"q_quantizer", q_quantizer},
+               {"k_quantizer", k_quantizer},
+               {"probs_quantizer", probs_quantizer},
+               {"v_quantizer", v_quantizer}};
+    }
+    return out;
 }
 
 BertResidualOutputImpl::BertResidualOutputImpl(int64_t in, const BertConfig& config) {
@@ -399,8 +441,19 @@ torch::Tensor BertModelImpl::forward(const torch::Tensor& inputIds,
     }
     for (const auto& layer : *layers) {
         hidden = layer->as<BertLayer>()->forward(hidden, mask);
+        if (m_captured) {
+            m_captured->hidden.push_back(hidden);
+        }
     }
     return pooler(hidden);
+}
+
+void BertModelImpl::setCapture(NetworkImpl::Captured* captured) {
+    m_captured = captured;
+    for (const auto& layer : *layers) {
+        layer->as<BertLayer>()->attention->self->setCapture(captured ? &captured->attention
+                                                                     : nullptr);
+    }
 }
 
 BertForSequenceClassificationImpl::BertForSequenceClassificationImpl(BertConfig config)
@@ -412,6 +465,79 @@ BertForSequenceClassificationImpl::BertForSequenceClassificationImpl(BertConfig 
                                                                 : m_config.hidden_dropout_prob()));
     classifier = register_module("classifier",
                                  makeBertLinear(m_config.hidden_size(), m_config.num_labels()));
+    // Hugging Face's _init_weights (initializer_range 0.02).
+    torch::NoGradGuard noGrad;
+    for (auto& item : named_parameters()) {
+        const std::string& name = item.key();
+        torch::Tensor& p = item.value();
+        if (name.find("LayerNorm") != std::string::npos) {
+            continue;  // already 1 (weight) and 0 (bias)
+        }
+        if (name.size() >= 5 && name.compare(name.size() - 5, 5, ".bias") == 0) {
+            p.zero_();
+        } else {
+            p.normal_(0.0, 0.02);
+        }
+    }
+    bert->embeddings->word_embeddings->weight[m_config.pad_token_id()].zero_();
+}
+
+torch::Tensor BertForSequenceClassificationImpl::forward(const torch::Tensor& packed) {
+    if (packed.defined() && packed.dim() == 3 && packed.size(1) == 3) {
+        return forward(packed.select(1, 0), packed.select(1, 1), packed.select(1, 2));
+    }
+    if (packed.defined() && packed.dim() == 2) {
+        return forward(packed, {}, {});
+    }
+    throw std::invalid_argument(
+        "BERT: expected token ids [batch, tokens] or packed ids, types and mask [batch, 3, "
+        "tokens]");
+}
+
+std::vector<BertSelfAttentionImpl*> BertForSequenceClassificationImpl::selfAttentions() {
+    std::vector<BertSelfAttentionImpl*> out;
+    for (const auto& layer : *bert->layers) {
+        out.push_back(layer->as<BertLayer>()->attention->self.get());
+    }
+    return out;
+}
+
+void BertForSequenceClassificationImpl::configureMatmulQuantizers(int bits,
+                                                                  quant::GradScaleMode gradScale,
+                                                                  bool learnGradScale) {
+    for (BertSelfAttentionImpl* a : selfAttentions()) {
+        a->configureMatmulQuantizers(bits, gradScale, learnGradScale);
+    }
+}
+
+std::vector<std::pair<std::string, quant::Quantizer>>
+BertForSequenceClassificationImpl::activationQuantizers() {
+    std::vector<std::pair<std::string, quant::Quantizer>> out;
+    const std::vector<BertSelfAttentionImpl*> attentions = selfAttentions();
+    for (std::size_t i = 0; i < attentions.size(); ++i) {
+        const std::string prefix = "bert.encoder.layer." + std::to_string(i) + ".attention.self.";
+        for (auto& [name, q] : attentions[i]->matmulQuantizers()) {
+            out.emplace_back(prefix + name, q);
+        }
+    }
+    return out;
+}
+
+void BertForSequenceClassificationImpl::setActivationBypass(bool on) {
+    for (BertSelfAttentionImpl* a : selfAttentions()) {
+        a->setMatmulBypass(on);
+    }
+}
+
+void BertForSequenceClassificationImpl::setCapture(bool on) {
+    m_captured = {};
+    bert->setCapture(on ? &m_captured : nullptr);
+}
+
+NetworkImpl::Captured BertForSequenceClassificationImpl::takeCaptured() {
+    Captured out = std::move(m_captured);
+    m_captured = {};
+    return out;
 }
 
 torch::Tensor BertForSequenceClassificationImpl::forward(const torch::Tensor& inputIds,
@@ -439,18 +565,6 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const torch::Tensor& in
         tokenTypeIds.defined() ? tokenTypeIds.to(torch::kLong) : torch::zeros_like(inputIds);
     const torch::Tensor pooled = bert(inputIds, types, attentionMask);
     return classifier(dropout(pooled));
-}
-
-std::vector<std::pair<std::string, quant::QuantLayer*>>
-BertForSequenceClassificationImpl::quantLayers() {
-    // named_modules walks in registration order, which is the forward order here.
-    std::vector<std::pair<std::string, quant::QuantLayer*>> out;
-    for (const auto& item : named_modules("", /*include_self=*/false)) {
-        if (auto* layer = dynamic_cast<quant::QuantLayer*>(item.value().get())) {
-            out.emplace_back(item.key(), layer);
-        }
-    }
-    return out;
 }
 
 torch::Tensor extendedAttentionMask(const torch::Tensor& attentionMask) {

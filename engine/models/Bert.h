@@ -6,7 +6,7 @@
 // vocab.txt) reader and writer. Internal header (torch).
 #pragma once
 
-#include "engine/quant/QuantLayers.h"
+#include "engine/models/Network.h"
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -76,25 +76,45 @@ public:
     /// ids, tokenTypes [B, T] int64 -> [B, T, hidden]
     torch::Tensor forward(const torch::Tensor& inputIds, const torch::Tensor& tokenTypeIds);
 
-    torch::nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr},
-        token_type_embeddings{nullptr};
+    /// The word embedding has a weight quantizer slot (quantized BERT); position and token-type
+    /// embeddings stay float.
+    quant::QEmbedding word_embeddings{nullptr};
+    torch::nn::Embedding position_embeddings{nullptr}, token_type_embeddings{nullptr};
     torch::nn::LayerNorm layerNorm{nullptr};  ///< registered as "LayerNorm"
     torch::nn::Dropout dropout{nullptr};
 };
 TORCH_MODULE(BertEmbeddings);
 
+/// Self-attention. Its two matrix products can quantize their inputs: scores = Q(q) Q(k)^T and
+/// context = Q(probs) Q(v), through q_quantizer, k_quantizer, probs_quantizer (unsigned: the
+/// probabilities are in [0, 1]) and v_quantizer (signed).
 class BertSelfAttentionImpl : public torch::nn::Module {
 public:
     explicit BertSelfAttentionImpl(const BertConfig& config);
     /// hidden [B, T, H], additive mask broadcastable to [B, heads, T, T] (or undefined)
     torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& extendedMask);
 
+    /// Installs the four matmul quantizers at `bits` (0 removes them).
+    void configureMatmulQuantizers(int bits, quant::GradScaleMode gradScale, bool learnGradScale);
+    /// (path suffix, quantizer) of the installed matmul quantizers, e.g. ("q_quantizer", q).
+    std::vector<std::pair<std::string, quant::Quantizer>> matmulQuantizers() const;
+    /// A bypassed model computes the matmuls in float (the analyses' float mode).
+    void setMatmulBypass(bool on) { m_bypass = on; }
+    /// While on, each forward appends its pre-softmax scores (mask included) to `captured`.
+    void setCapture(std::vector<torch::Tensor>* captured) { m_captured = captured; }
+
     BertLinear query{nullptr}, key{nullptr}, value{nullptr};
     torch::nn::Dropout dropout{nullptr};
+    quant::Quantizer q_quantizer{nullptr}, k_quantizer{nullptr}, probs_quantizer{nullptr},
+        v_quantizer{nullptr};
 
 private:
+    torch::Tensor quantize(quant::Quantizer& q, const torch::Tensor& x);
+
     int64_t m_heads;
     int64_t m_headSize;
+    bool m_bypass = false;
+    std::vector<torch::Tensor>* m_captured = nullptr;
 };
 TORCH_MODULE(BertSelfAttention);
 
@@ -162,8 +182,13 @@ public:
     torch::nn::ModuleList layers{nullptr};  ///< registered as "encoder.layer"
     BertPooler pooler{nullptr};
 
+    /// While set, each forward appends every encoder layer's output to `hidden` and its
+    /// attention scores to `attention`.
+    void setCapture(NetworkImpl::Captured* captured);
+
 private:
     int64_t m_maxPositions;
+    NetworkImpl::Captured* m_captured = nullptr;
 };
 TORCH_MODULE(BertModel);
 
@@ -173,28 +198,42 @@ TORCH_MODULE(BertModel);
 ///   auto ckpt = qs::models::loadBertFolder("/data/bert-sst2");
 ///   ckpt.model->eval();
 ///   torch::Tensor logits = ckpt.model->forward(ids, types, mask);  // [B, num_labels]
-class BertForSequenceClassificationImpl : public torch::nn::Module {
+class BertForSequenceClassificationImpl : public NetworkImpl {
 public:
+    /// Weights start as Hugging Face initialises them: N(0, 0.02) for linear and embedding
+    /// weights, zero biases and padding row, LayerNorm 1 and 0.
     explicit BertForSequenceClassificationImpl(BertConfig config);
     /// input_ids [B, T] int64; token_type_ids [B, T] int64 or undefined (all 0); attention_mask
     /// [B, T] (1 keep, 0 padding; any dtype) or undefined (all 1). Returns logits [B, num_labels].
     /// Throws std::invalid_argument for bad shapes or T > max_position_embeddings.
-    torch::Tensor forward(const torch::Tensor& inputIds, const torch::Tensor& tokenTypeIds = {},
-                          const torch::Tensor& attentionMask = {});
+    torch::Tensor forward(const torch::Tensor& inputIds, const torch::Tensor& tokenTypeIds,
+                          const torch::Tensor& attentionMask);
+    /// The Network entry: [B, 3, T] int64 packed (ids, token types, mask), or [B, T] ids alone.
+    torch::Tensor forward(const torch::Tensor& packed) override;
     const BertConfig& config() const { return m_config; }
 
-    /// Every quantizable (linear) layer with its module path, in forward order: per encoder
-    /// layer query, key, value, attention.output.dense, intermediate.dense, output.dense; then
-    /// bert.pooler.dense and classifier (the last entry). Embeddings and LayerNorms are not listed.
-    /// All start float (no quantizers); configure each with QuantLayer::configureQuantizers.
-    std::vector<std::pair<std::string, quant::QuantLayer*>> quantLayers();
+    // quantLayers() (NetworkImpl's) lists, in forward order: bert.embeddings.word_embeddings
+    // (a QEmbedding, first), per encoder layer query, key, value, attention.output.dense,
+    // intermediate.dense, output.dense; then bert.pooler.dense and classifier (the last).
+    // Position/type embeddings and LayerNorms are not listed. All start float.
+
+    /// Installs the attention matmul quantizers of every encoder layer (0 bits removes them).
+    void configureMatmulQuantizers(int bits, quant::GradScaleMode gradScale, bool learnGradScale);
+    /// "bert.encoder.layer.N.attention.self.q_quantizer" etc., per layer in forward order.
+    std::vector<std::pair<std::string, quant::Quantizer>> activationQuantizers() override;
+    void setActivationBypass(bool on) override;
+    void setCapture(bool on) override;
+    Captured takeCaptured() override;
 
     BertModel bert{nullptr};
     torch::nn::Dropout dropout{nullptr};
     BertLinear classifier{nullptr};
 
 private:
+    std::vector<BertSelfAttentionImpl*> selfAttentions();
+
     BertConfig m_config;
+    Captured m_captured;
 };
 TORCH_MODULE(BertForSequenceClassification);
 

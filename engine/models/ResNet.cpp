@@ -93,8 +93,8 @@ ResNetImpl::ResNetImpl(ResNetOptions options) : m_options(std::move(options)) {
     fc = register_module("fc", quant::QLinear(quant::QLinearOptions(in, m_options.num_classes())));
 }
 
-torch::Tensor ResNetImpl::forward(torch::Tensor x) {
-    x = torch::relu(bn1(conv1(x)));
+torch::Tensor ResNetImpl::forward(const torch::Tensor& input) {
+    torch::Tensor x = torch::relu(bn1(conv1(input)));
     if (m_imagenetStem) {
         x = torch::max_pool2d(x, 3, 2, 1);
     }
@@ -103,16 +103,6 @@ torch::Tensor ResNetImpl::forward(torch::Tensor x) {
     }
     x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
     return fc(x);
-}
-
-std::vector<std::pair<std::string, quant::QuantLayer*>> ResNetImpl::quantLayers() {
-    std::vector<std::pair<std::string, quant::QuantLayer*>> out;
-    for (const auto& item : named_modules("", /*include_self=*/false)) {
-        if (auto* layer = dynamic_cast<quant::QuantLayer*>(item.value().get())) {
-            out.emplace_back(item.key(), layer);
-        }
-    }
-    return out;
 }
 
 }  // namespace qs::models

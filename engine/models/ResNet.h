@@ -4,7 +4,7 @@
 // Internal header (torch).
 #pragma once
 
-#include "engine/quant/QuantLayers.h"
+#include "engine/models/Network.h"
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
@@ -35,15 +35,11 @@ public:
 };
 TORCH_MODULE(BasicBlock);
 
-class ResNetImpl : public torch::nn::Module {
+class ResNetImpl : public NetworkImpl {
 public:
     explicit ResNetImpl(ResNetOptions options);
-    torch::Tensor forward(torch::Tensor x);
+    torch::Tensor forward(const torch::Tensor& input) override;
     const ResNetOptions& options() const { return m_options; }
-
-    /// Every quantizable layer with its parameter path, in forward order. The first entry is
-    /// the stem conv and the last the classifier.
-    std::vector<std::pair<std::string, quant::QuantLayer*>> quantLayers();
 
     quant::QConv2d conv1{nullptr};
     torch::nn::BatchNorm2d bn1{nullptr};

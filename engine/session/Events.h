@@ -59,7 +59,9 @@ struct EpochEval {
     int epoch = 0;
     int64_t step = 0;
     double loss = 0.0;
-    double accuracy = 0.0;
+    double accuracy = 0.0;  ///< NaN for regression (STS-B), which has no accuracy
+    /// Task metrics besides accuracy, recorded as "eval/<name>": f1, mcc, pearson, spearman.
+    std::map<std::string, double> metrics;
 };
 
 enum class LogLevel { Info, Warning, Error };

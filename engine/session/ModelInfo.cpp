@@ -1,6 +1,7 @@
 #include "engine/session/ModelInfo.h"
 #include "engine/session/Versions.h"
 
+#include "engine/data/TextDatasets.h"
 #include "engine/train/Trainer.h"
 
 #include <sqlite3.h>
@@ -10,14 +11,19 @@ namespace qs::session {
 
 std::vector<LayerState> plannedLayers(const RunSpec& spec) {
     spec.validate();
-    int64_t channels = 1, classes = 10;
+    train::ModelShape shape;
     if (spec.data.dataset == "cifar10" || spec.data.dataset == "cifar100") {
-        channels = 3;
-        classes = spec.data.dataset == "cifar100" ? 100 : 10;
+        shape.inChannels = 3;
+        shape.numClasses = spec.data.dataset == "cifar100" ? 100 : 10;
+    } else if (spec.data.dataset == "spam-assassin") {
+        shape.numClasses = 2;
+    } else if (spec.data.dataset == "glue") {
+        const std::string task = data::glueTaskName(spec.data.task);
+        shape.numClasses = task == "MNLI" ? 3 : task == "STS-B" ? 1 : 2;
     }
-    // Building the model is cheap (no data, a few ms for ResNet-20) and is the one source of
-    // truth for layer paths, shapes and the bit policy.
-    models::ResNet model = train::buildModel(spec, channels, classes);
+    // Building the model is cheap (no data; a few ms for ResNet-20, well under a second for a
+    // small BERT) and is the one source of truth for layer paths, shapes and the bit policy.
+    models::Network model = train::buildModel(spec, shape);
     std::vector<LayerState> out;
     for (auto& [path, layer] : model->quantLayers()) {
         LayerState st;

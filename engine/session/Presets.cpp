@@ -30,6 +30,20 @@ constexpr Description kDescriptions[] = {
     {"nt-w4a4", "W4A4 noise tempering (lambda 1 to 0.01 at 80%), 1 epoch, from demo-float"},
     {"nt-w3a3", "W3A3 noise tempering (lambda 1 to 0.01 at 80%), 1 epoch, from demo-float"},
     {"nt-w2a2", "W2A2 noise tempering (lambda 1 to 0.01 at 80%), 1 epoch, from demo-float"},
+    // BERT (README "BERT on SpamAssassin"): a small BERT from scratch, then quantized from it.
+    {"bert-spam-float",
+     "BERT 4 layers, hidden 256, from scratch on SpamAssassin with a learnt vocabulary, 4 epochs"},
+    {"bert-spam-lsq-w4a8",
+     "BERT W4A8 LSQ (embedding 4 bits, classifier float), 1 epoch, "
+     "from bert-spam-float"},
+    {"bert-spam-squat-w4a8", "BERT W4A8 SQuAT (rho 0.05), 1 epoch, from bert-spam-float"},
+    {"bert-spam-nt-w4a8", "BERT W4A8 noise tempering, 1 epoch, from bert-spam-float"},
+    {"bert-spam-lsq-w2a8", "BERT W2A8 LSQ, 1 epoch, from bert-spam-float"},
+    {"bert-spam-squat-w2a8", "BERT W2A8 SQuAT (rho 0.05), 1 epoch, from bert-spam-float"},
+    {"bert-spam-nt-w2a8", "BERT W2A8 noise tempering, 1 epoch, from bert-spam-float"},
+    {"glue-squat-w4a8",
+     "GLUE SST-2, W4A8 SQuAT with distillation from a fine-tuned Hugging Face BERT, 3 epochs; "
+     "set data.path (GLUE folder) and model.bert.pretrained (checkpoint folder) first"},
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "engine/session/RunRecorder.h"
 
+#include <cmath>
+
 namespace qs::session {
 
 namespace {
@@ -27,7 +29,12 @@ void RunRecorder::onEvents(const EventBatch& batch) {
                        },
                        [&](const EpochEval& e) {
                            metrics.push_back({e.step, "eval/loss", e.loss});
-                           metrics.push_back({e.step, "eval/acc", e.accuracy});
+                           if (std::isfinite(e.accuracy)) {
+                               metrics.push_back({e.step, "eval/acc", e.accuracy});
+                           }
+                           for (const auto& [name, value] : e.metrics) {
+                               metrics.push_back({e.step, "eval/" + name, value});
+                           }
                            metrics.push_back({e.step, "epoch", double(e.epoch)});
                        },
                        [&](const LayerStates& s) {

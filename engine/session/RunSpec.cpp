@@ -1,5 +1,7 @@
 #include "engine/session/RunSpec.h"
 
+#include "engine/data/TextDatasets.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -184,10 +186,23 @@ json toJsonTree(const RunSpec& s) {
         {"model",
          {{"arch", s.model.arch},
           {"in_channels", s.model.inChannels},
-          {"num_classes", s.model.numClasses}}},
+          {"num_classes", s.model.numClasses},
+          {"bert",
+           {{"layers", s.model.bert.layers},
+            {"hidden", s.model.bert.hidden},
+            {"heads", s.model.bert.heads},
+            {"intermediate", s.model.bert.intermediate},
+            {"max_positions", s.model.bert.maxPositions},
+            {"vocab_size", s.model.bert.vocabSize},
+            {"dropout", s.model.bert.dropout},
+            {"pretrained", s.model.bert.pretrained}}}}},
         {"data",
          {{"dataset", s.data.dataset},
           {"path", s.data.path},
+          {"task", s.data.task},
+          {"max_length", s.data.maxLength},
+          {"lower_case", s.data.lowerCase},
+          {"vocab_min_frequency", s.data.vocabMinFrequency},
           {"train_limit", s.data.trainLimit},
           {"test_limit", s.data.testLimit},
           {"augment", s.data.augment},
@@ -223,12 +238,17 @@ json toJsonTree(const RunSpec& s) {
            {{"enabled", s.method.distill.enabled},
             {"teacher", s.method.distill.teacher},
             {"alpha", s.method.distill.alpha},
-            {"temperature", s.method.distill.temperature}}}}},
+            {"temperature", s.method.distill.temperature},
+            {"hidden_weight", s.method.distill.hiddenWeight},
+            {"attention_weight", s.method.distill.attentionWeight}}}}},
         {"quant",
          {{"weight_bits", s.quant.weightBits},
           {"act_bits", s.quant.actBits},
           {"first_last", s.quant.firstLast},
           {"per_channel", s.quant.perChannel},
+          {"group_rows", s.quant.groupRows},
+          {"embedding_bits", s.quant.embeddingBits},
+          {"attention_bits", s.quant.attentionBits},
           {"grad_scale", s.quant.gradScale},
           {"scale_weight_decay_by_bits", s.quant.scaleWeightDecayByBits},
           {"layers", layers}}},
@@ -277,12 +297,28 @@ RunSpec fromJsonTree(const json& root) {
         o.read("arch", s.model.arch);
         o.read("in_channels", s.model.inChannels);
         o.read("num_classes", s.model.numClasses);
+        if (const json* b = o.child("bert")) {
+            ObjectReader c(*b, "model.bert");
+            c.read("layers", s.model.bert.layers);
+            c.read("hidden", s.model.bert.hidden);
+            c.read("heads", s.model.bert.heads);
+            c.read("intermediate", s.model.bert.intermediate);
+            c.read("max_positions", s.model.bert.maxPositions);
+            c.read("vocab_size", s.model.bert.vocabSize);
+            c.read("dropout", s.model.bert.dropout);
+            c.read("pretrained", s.model.bert.pretrained);
+            c.finish();
+        }
         o.finish();
     }
     if (const json* d = r.child("data")) {
         ObjectReader o(*d, "data");
         o.read("dataset", s.data.dataset);
         o.read("path", s.data.path);
+        o.read("task", s.data.task);
+        o.read("max_length", s.data.maxLength);
+        o.read("lower_case", s.data.lowerCase);
+        o.read("vocab_min_frequency", s.data.vocabMinFrequency);
         o.read("train_limit", s.data.trainLimit);
         o.read("test_limit", s.data.testLimit);
         o.read("augment", s.data.augment);
@@ -332,6 +368,8 @@ RunSpec fromJsonTree(const json& root) {
             c.read("teacher", s.method.distill.teacher);
             c.read("alpha", s.method.distill.alpha);
             c.read("temperature", s.method.distill.temperature);
+            c.read("hidden_weight", s.method.distill.hiddenWeight);
+            c.read("attention_weight", s.method.distill.attentionWeight);
             c.finish();
         }
         o.finish();
@@ -342,6 +380,9 @@ RunSpec fromJsonTree(const json& root) {
         o.read("act_bits", s.quant.actBits);
         o.read("first_last", s.quant.firstLast);
         o.read("per_channel", s.quant.perChannel);
+        o.read("group_rows", s.quant.groupRows);
+        o.read("embedding_bits", s.quant.embeddingBits);
+        o.read("attention_bits", s.quant.attentionBits);
         o.read("grad_scale", s.quant.gradScale);
         o.read("scale_weight_decay_by_bits", s.quant.scaleWeightDecayByBits);
         if (const json* layers = o.child("layers")) {
@@ -454,10 +495,53 @@ void RunSpec::validate() const {
         throw SpecError("name", "must not be empty");
     }
     requireOneOf("model.arch", model.arch,
-                 {"resnet20", "resnet32", "resnet44", "resnet56", "resnet18"});
+                 {"resnet20", "resnet32", "resnet44", "resnet56", "resnet18", "bert"});
     requireRange("model.in_channels", model.inChannels, 0, 64);
     requireRange("model.num_classes", model.numClasses, 0, 100000);
-    requireOneOf("data.dataset", data.dataset, {"fashion-mnist", "mnist", "cifar10", "cifar100"});
+    requireOneOf("data.dataset", data.dataset,
+                 {"fashion-mnist", "mnist", "cifar10", "cifar100", "spam-assassin", "glue"});
+    if (isBert() != isTextDataset(data.dataset)) {
+        throw SpecError("data.dataset",
+                        isBert()
+                            ? "BERT reads text: spam-assassin or glue (got " + data.dataset + ")"
+                            : model.arch + " reads images, not the text of " + data.dataset);
+    }
+    if (data.dataset == "glue") {
+        if (data.task.empty()) {
+            throw SpecError("data.task",
+                            "glue needs a task (CoLA, SST-2, MRPC, STS-B, QQP, "
+                            "MNLI, QNLI, RTE or WNLI)");
+        }
+        if (data.path.empty()) {
+            throw SpecError("data.path", "glue has no default location: name the GLUE folder");
+        }
+        try {
+            data::glueTaskName(data.task);
+        } catch (const std::invalid_argument& e) {
+            throw SpecError("data.task", e.what());
+        }
+    } else if (!data.task.empty()) {
+        throw SpecError("data.task", "only glue has tasks (got \"" + data.task + "\")");
+    }
+    const BertSpec& b = model.bert;
+    requireRange("model.bert.layers", b.layers, 1, 48);
+    requireRange("model.bert.hidden", b.hidden, 8, 8192);
+    requireRange("model.bert.heads", b.heads, 1, 128);
+    if (b.hidden % b.heads != 0) {
+        throw SpecError("model.bert.heads", "hidden (" + std::to_string(b.hidden) +
+                                                ") must be a multiple of heads (" +
+                                                std::to_string(b.heads) + ")");
+    }
+    requireRange("model.bert.intermediate", b.intermediate, 8, 65536);
+    requireRange("model.bert.max_positions", b.maxPositions, 8, 8192);
+    requireRange("model.bert.vocab_size", b.vocabSize, 100, 1000000);
+    requireRange("model.bert.dropout", b.dropout, 0.0, 0.9);
+    requireRange("data.max_length", data.maxLength, 4, 8192);
+    if (isBert() && b.pretrained.empty() && data.maxLength > b.maxPositions) {
+        throw SpecError("data.max_length", "must be <= model.bert.max_positions (" +
+                                               std::to_string(b.maxPositions) + ")");
+    }
+    requireRange("data.vocab_min_frequency", data.vocabMinFrequency, 1, 1000000);
     if (data.trainLimit < 0) {
         throw SpecError("data.train_limit", "must be >= 0 (0 = all)");
     }
@@ -513,13 +597,21 @@ void RunSpec::validate() const {
         throw SpecError("method.distill.temperature",
                         "must be in (0, 100] (got " + show(method.distill.temperature) + ")");
     }
+    requireRange("method.distill.hidden_weight", method.distill.hiddenWeight, 0.0, 1000.0);
+    requireRange("method.distill.attention_weight", method.distill.attentionWeight, 0.0, 1000.0);
+    if (!isBert() && (method.distill.hiddenWeight > 0.0 || method.distill.attentionWeight > 0.0)) {
+        throw SpecError(method.distill.hiddenWeight > 0.0 ? "method.distill.hidden_weight"
+                                                          : "method.distill.attention_weight",
+                        "hidden-state and attention distillation are for BERT");
+    }
     if (method.distill.enabled) {
         if (method.name == "fp" || method.name == "ptq") {
             throw SpecError(
                 "method.distill.enabled",
                 "distillation is for the QAT methods (lsq, squat, nt), not " + method.name);
         }
-        if (method.distill.teacher.empty() && initCheckpoint.empty()) {
+        if (method.distill.teacher.empty() && initCheckpoint.empty() &&
+            (!isBert() || model.bert.pretrained.empty())) {
             throw SpecError("method.distill.teacher",
                             "distillation needs a float teacher: set method.distill.teacher or "
                             "init_checkpoint");
@@ -527,7 +619,22 @@ void RunSpec::validate() const {
     }
     requireBits("quant.weight_bits", quant.weightBits, false);
     requireBits("quant.act_bits", quant.actBits, false);
-    requireOneOf("quant.first_last", quant.firstLast, {"8bit", "float", "same"});
+    requireOneOf("quant.first_last", quant.firstLast, {"auto", "8bit", "float", "same"});
+    requireRange("quant.group_rows", quant.groupRows, 0, 1 << 20);
+    if (quant.groupRows > 0 && !isBert()) {
+        throw SpecError("quant.group_rows", "group-wise ranges are for BERT's linear layers");
+    }
+    if (quant.groupRows > 0 && quant.perChannel) {
+        throw SpecError("quant.group_rows",
+                        "group-wise and per_channel step sizes exclude each "
+                        "other (per_channel is group_rows 1)");
+    }
+    if (quant.embeddingBits != -1) {
+        requireBits("quant.embedding_bits", quant.embeddingBits, true);
+    }
+    if (quant.attentionBits != -1) {
+        requireBits("quant.attention_bits", quant.attentionBits, true);
+    }
     requireOneOf("quant.grad_scale", quant.gradScale, {"numel", "per-sample"});
     for (const auto& [layer, b] : quant.layers) {
         if (layer.empty()) {
@@ -549,7 +656,7 @@ void RunSpec::validate() const {
     requireRange("optim.weight_decay", optim.weightDecay, 0.0, 1.0);
     requireRange("optim.beta1", optim.beta1, 0.0, 0.999999);
     requireRange("optim.beta2", optim.beta2, 0.0, 0.999999);
-    requireOneOf("optim.schedule", optim.schedule, {"cosine", "step", "constant"});
+    requireOneOf("optim.schedule", optim.schedule, {"cosine", "linear", "step", "constant"});
     requireRange("optim.gamma", optim.gamma, 1e-6, 1.0);
     requireRange("optim.epochs", optim.epochs, 1, 10000);
     requireRange("optim.warmup_epochs", optim.warmupEpochs, 0.0, double(optim.epochs));
@@ -626,9 +733,27 @@ RunSpec applyOverrides(const RunSpec& spec, const std::vector<std::string>& assi
     return fromJsonTree(root);
 }
 
+std::string RunSpec::firstLastRule() const {
+    if (quant.firstLast != "auto") {
+        return quant.firstLast;
+    }
+    return isBert() ? "float" : "8bit";
+}
+
+bool RunSpec::firstLastRuleCovers(std::size_t i, std::size_t n) const {
+    return i + 1 == n || (i == 0 && !isBert());
+}
+
+bool isTextDataset(const std::string& dataset) {
+    return dataset == "spam-assassin" || dataset == "glue";
+}
+
 std::string defaultDatasetPath(const std::string& dataset) {
     if (dataset == "fashion-mnist") {
         return "/usr/share/datasets/fashion-mnist";
+    }
+    if (dataset == "spam-assassin") {
+        return data::defaultSpamAssassinFolder();
     }
     return {};
 }

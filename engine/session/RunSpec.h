@@ -21,16 +21,39 @@ private:
     std::string m_field;
 };
 
+/// BERT's shape when it is trained from scratch (ignored with `pretrained`, whose config.json
+/// decides). The defaults are the small BERT of the SpamAssassin preset.
+struct BertSpec {
+    int layers = 4;
+    int hidden = 256;
+    int heads = 4;
+    int intermediate = 1024;
+    int maxPositions = 512;
+    int vocabSize = 8000;  ///< rows of the word embedding; a vocabulary learnt from the training
+                           ///< split has at most this many tokens
+    double dropout = 0.1;  ///< hidden and attention dropout
+    /// A Hugging Face checkpoint folder (config.json, model.safetensors, vocab.txt): weights,
+    /// shape and vocabulary come from it. Empty: from scratch, with a vocabulary learnt from
+    /// the training split.
+    std::string pretrained;
+};
+
 struct ModelSpec {
-    std::string arch = "resnet20";  ///< resnet20|resnet32|resnet44|resnet56|resnet18
+    std::string arch = "resnet20";  ///< resnet20|resnet32|resnet44|resnet56|resnet18|bert
     int inChannels = 0;             ///< 0: taken from the dataset
     int numClasses = 0;             ///< 0: taken from the dataset
+    BertSpec bert;
 };
 
 struct DataSpec {
-    std::string dataset = "fashion-mnist";  ///< fashion-mnist|mnist|cifar10|cifar100
-    std::string path;                       ///< folder; empty: the dataset's default location
-    int64_t trainLimit = 0;  ///< use only the first N (after a seeded shuffle); 0 = all
+    /// fashion-mnist|mnist|cifar10|cifar100 (images); spam-assassin|glue (text, for BERT)
+    std::string dataset = "fashion-mnist";
+    std::string path;       ///< folder; empty: the dataset's default location
+    std::string task;       ///< glue: CoLA|SST-2|MRPC|STS-B|QQP|MNLI|QNLI|RTE|WNLI (any spelling)
+    int maxLength = 128;    ///< text: tokens per example after truncation, [CLS]/[SEP] included
+    bool lowerCase = true;  ///< text: the tokenizer lower-cases (and strips accents)
+    int vocabMinFrequency = 2;  ///< text from scratch: least count of a word or merge
+    int64_t trainLimit = 0;     ///< use only the first N (after a seeded shuffle); 0 = all
     int64_t testLimit = 0;
     bool augment = true;   ///< random crop (padding cropPadding) + flip
     int cropPadding = -1;  ///< -1: 4 for 32x32 inputs, 2 otherwise
@@ -48,9 +71,17 @@ struct LayerBits {
 struct QuantSpec {
     int weightBits = 4;  ///< uniform default for quantized layers (2..8)
     int actBits = 4;
-    std::string firstLast = "8bit";      ///< first conv and last fc: 8bit|float|same
-    bool perChannel = false;             ///< per-output-channel weight step sizes
-    std::string gradScale = "numel";     ///< LSQ g = 1/sqrt(N*Qp), N: numel|per-sample
+    /// First and last quantizable layer: 8bit|float|same, or auto: 8bit for ResNet (first conv,
+    /// last fc) and float for BERT's classifier (BERT's first, the word embedding, follows
+    /// embedding_bits).
+    std::string firstLast = "auto";
+    bool perChannel = false;  ///< per-output-channel (per-row) weight step sizes
+    /// > 0: Q-BERT's group-wise weight ranges, one step size per group of this many consecutive
+    /// output rows (rows must divide evenly); 0: per_channel decides.
+    int groupRows = 0;
+    int embeddingBits = -1;           ///< BERT's word embedding: -1 = weight_bits, 0 = float, 2..8
+    int attentionBits = -1;           ///< BERT's attention matmul inputs: -1 = act_bits, 0 = float
+    std::string gradScale = "numel";  ///< LSQ g = 1/sqrt(N*Qp), N: numel|per-sample
     bool scaleWeightDecayByBits = true;  ///< weight decay x min(1, 2^(b-4)) for quantized layers
     std::map<std::string, LayerBits> layers;  ///< keyed by parameter path, e.g. "layer1.0.conv1"
 };
@@ -63,7 +94,7 @@ struct OptimSpec {
     double weightDecay = 5e-4;
     double beta1 = 0.9;
     double beta2 = 0.999;
-    std::string schedule = "cosine";  ///< cosine|step|constant
+    std::string schedule = "cosine";  ///< cosine|linear (decay to 0)|step|constant
     std::vector<int> milestones;      ///< step schedule: epochs at which lr *= gamma
     double gamma = 0.1;
     double warmupEpochs = 0.0;
@@ -104,9 +135,13 @@ struct PtqSpec {
 /// Knowledge distillation from a float teacher (any QAT method).
 struct DistillSpec {
     bool enabled = false;
-    std::string teacher;       ///< float checkpoint; empty = init_checkpoint
-    double alpha = 0.5;        ///< loss = (1 - alpha) CE + alpha T^2 softCE(student, teacher)
+    std::string teacher;  ///< float checkpoint; empty: init_checkpoint, else model.bert.pretrained
+    double alpha = 0.5;   ///< loss = (1 - alpha) CE + alpha T^2 softCE(student, teacher)
     double temperature = 1.0;  ///< T
+    /// BERT: + beta * mean over layers of MSE(student, teacher) hidden states
+    double hiddenWeight = 0.0;
+    /// BERT: + gamma * mean over layers of MSE(student, teacher) attention scores (pre-softmax)
+    double attentionWeight = 0.0;
 };
 
 struct MethodSpec {
@@ -164,6 +199,12 @@ struct RunSpec {
     bool isQuantized() const { return method.name != "fp"; }
     /// Whether the method trains (everything but ptq, which only calibrates).
     bool trains() const { return method.name != "ptq"; }
+    bool isBert() const { return model.arch == "bert"; }
+    /// quant.first_last with "auto" resolved: "8bit" for ResNet, "float" for BERT.
+    std::string firstLastRule() const;
+    /// Whether the first/last rule covers the i-th of n quantizable layers: ResNet's stem conv
+    /// and classifier; BERT's classifier only (its first, the word embedding, has its own bits).
+    bool firstLastRuleCovers(std::size_t i, std::size_t n) const;
 };
 
 /// Applies "dotted.path=value" overrides to a spec's JSON and re-validates, e.g.
@@ -171,8 +212,11 @@ struct RunSpec {
 /// parsed as JSON when it parses (numbers, true/false, arrays), else taken as a string.
 RunSpec applyOverrides(const RunSpec& spec, const std::vector<std::string>& assignments);
 
-/// Default folder of a dataset ("/usr/share/datasets/fashion-mnist" for Fashion-MNIST); empty
-/// when the dataset has no default location.
+/// Whether a dataset is text (spam-assassin, glue), read for BERT.
+bool isTextDataset(const std::string& dataset);
+
+/// Default folder of a dataset ("/usr/share/datasets/fashion-mnist" for Fashion-MNIST, the
+/// set-up script's SpamAssassin folder); empty when the dataset has no default location.
 std::string defaultDatasetPath(const std::string& dataset);
 
 }  // namespace qs::session

@@ -9,8 +9,8 @@
 namespace qs::train {
 
 bool isQuantizerParameter(const std::string& name) {
-    return name.find("weight_quantizer.") != std::string::npos ||
-           name.find("input_quantizer.") != std::string::npos;
+    // weight_quantizer., input_quantizer., and BERT's q_/k_/probs_/v_quantizer.
+    return name.find("_quantizer.") != std::string::npos;
 }
 
 namespace {

@@ -26,7 +26,8 @@ struct ParamGroups {
 };
 
 /// True for a quantizer's own parameters (step sizes, noise tempering's kappa), by path:
-/// "...weight_quantizer.*" and "...input_quantizer.*".
+/// "...weight_quantizer.*", "...input_quantizer.*" and BERT's attention matmul quantizers
+/// ("...self.q_quantizer.*"): any "_quantizer." in the path.
 bool isQuantizerParameter(const std::string& name);
 
 /// Splits a model's trainable parameters with isQuantizerParameter; `layers` maps a quantized

@@ -1,7 +1,12 @@
 #include "engine/train/Trainer.h"
 
 #include "engine/analysis/Landscape.h"
+#include "engine/data/TextDatasets.h"
+#include "engine/data/TextMetrics.h"
+#include "engine/io/Safetensors.h"
 #include "engine/io/TensorIO.h"
+#include "engine/models/Bert.h"
+#include "engine/models/ResNet.h"
 #include "engine/train/Methods.h"
 #include "engine/util/Threads.h"
 
@@ -24,11 +29,12 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kCheckpointFormat = "quantscape-checkpoint-1";
+/// Checkpoint metadata of a text run: the tokenizer's vocabulary, one token per line.
+constexpr const char* kVocabularyKey = "vocabulary";
 constexpr double kPi = 3.14159265358979323846;
 
 bool isQuantizerTensor(const std::string& name) {
-    return name.find("weight_quantizer.") != std::string::npos ||
-           name.find("input_quantizer.") != std::string::npos;
+    return isQuantizerParameter(name);
 }
 
 /// Learning rate at a fractional epoch position.
@@ -36,6 +42,11 @@ double learningRate(const session::OptimSpec& o, int epoch, double epochProgress
     const double t = epoch + epochProgress;
     if (o.warmupEpochs > 0.0 && t < o.warmupEpochs) {
         return o.lr * (t + 1e-3) / o.warmupEpochs;
+    }
+    if (o.schedule == "linear") {
+        // Linear decay to 0 at the end of training (BERT fine-tuning's schedule).
+        const double span = std::max(1e-9, double(o.epochs) - o.warmupEpochs);
+        return o.lr * std::max(0.0, 1.0 - (t - o.warmupEpochs) / span);
     }
     if (o.schedule == "cosine") {
         const double span = std::max(1e-9, double(o.epochs) - o.warmupEpochs);
@@ -57,7 +68,7 @@ double learningRate(const session::OptimSpec& o, int epoch, double epochProgress
 /// Parameter groups: weights of conv/linear layers get weight decay (scaled down at low bits
 /// when the spec asks); BN, biases and step sizes get none.
 std::vector<torch::optim::OptimizerParamGroup> parameterGroups(const RunSpec& spec,
-                                                               models::ResNetImpl& model) {
+                                                               models::NetworkImpl& model) {
     std::map<std::string, double> decayOfWeight;
     for (const auto& [path, cfg] : layerConfigs(spec, model)) {
         double wd = spec.optim.weightDecay;
@@ -116,7 +127,7 @@ struct Optimizers {
     }
 };
 
-Optimizers makeOptimizers(const RunSpec& spec, models::ResNetImpl& model,
+Optimizers makeOptimizers(const RunSpec& spec, models::NetworkImpl& model,
                           const std::vector<torch::Tensor>& stepParams) {
     Optimizers o;
     o.weights = makeOptimizer(spec, parameterGroups(spec, model));
@@ -149,7 +160,7 @@ std::string optimizerKey(const torch::Tensor& p) {
 }
 
 /// Optimizer state as named tensors ("optimizer/<param>/<field>"), for exact resume.
-io::NamedTensors optimizerTensors(const Optimizers& opts, models::ResNetImpl& model) {
+io::NamedTensors optimizerTensors(const Optimizers& opts, models::NetworkImpl& model) {
     io::NamedTensors out;
     for (const auto& item : model.named_parameters()) {
         const std::string key = optimizerKey(item.value());
@@ -174,7 +185,7 @@ io::NamedTensors optimizerTensors(const Optimizers& opts, models::ResNetImpl& mo
     return out;
 }
 
-void restoreOptimizer(const Optimizers& opts, models::ResNetImpl& model,
+void restoreOptimizer(const Optimizers& opts, models::NetworkImpl& model,
                       const std::map<std::string, torch::Tensor>& tensors,
                       const std::string& file) {
     const bool sgd = dynamic_cast<torch::optim::SGD*>(opts.weights.get()) != nullptr;
@@ -215,7 +226,7 @@ void restoreOptimizer(const Optimizers& opts, models::ResNetImpl& model,
     }
 }
 
-io::NamedTensors modelTensors(models::ResNetImpl& model) {
+io::NamedTensors modelTensors(models::NetworkImpl& model) {
     io::NamedTensors out;
     for (const auto& item : model.named_parameters()) {
         out.emplace_back(item.key(), item.value());
@@ -226,7 +237,7 @@ io::NamedTensors modelTensors(models::ResNetImpl& model) {
     return out;
 }
 
-std::vector<session::LayerState> collectLayerStates(models::ResNetImpl& model) {
+std::vector<session::LayerState> collectLayerStates(models::NetworkImpl& model) {
     std::vector<session::LayerState> out;
     for (auto& [path, layer] : model.quantLayers()) {
         session::LayerState st;
@@ -253,7 +264,7 @@ std::vector<session::LayerState> collectLayerStates(models::ResNetImpl& model) {
 }
 
 /// Histogram of a layer's latent weights over a range that also covers its quantization grid.
-std::optional<session::WeightHistogram> weightHistogram(models::ResNetImpl& model,
+std::optional<session::WeightHistogram> weightHistogram(models::NetworkImpl& model,
                                                         const std::string& layer, int64_t step) {
     constexpr int kBins = 80;
     for (auto& [path, l] : model.quantLayers()) {
@@ -290,7 +301,7 @@ std::optional<session::WeightHistogram> weightHistogram(models::ResNetImpl& mode
 /// Posts the histogram of the layer a viewer asked for: at once after a new request, then
 /// every `every` steps.
 void postHistogram(session::Session::Control* control, session::EventSink& sink,
-                   models::ResNetImpl& model, int64_t step, int every) {
+                   models::NetworkImpl& model, int64_t step, int every) {
     if (!control) {
         return;
     }
@@ -311,14 +322,9 @@ void postHistogram(session::Session::Control* control, session::EventSink& sink,
     }
 }
 
-void setObserving(models::ResNetImpl& model, bool on) {
-    for (auto& [path, layer] : model.quantLayers()) {
-        if (auto q = layer->weightQuantizer()) {
-            q->setObserving(on);
-        }
-        if (auto q = layer->inputQuantizer()) {
-            q->setObserving(on);
-        }
+void setObserving(models::NetworkImpl& model, bool on) {
+    for (auto& q : models::allQuantizers(model)) {
+        q->setObserving(on);
     }
 }
 
@@ -356,16 +362,20 @@ private:
     std::map<std::string, std::pair<double, int64_t>> m_sums;
 };
 
+/// The teacher: method.distill.teacher, else init_checkpoint, else BERT's pretrained folder.
 std::string teacherPath(const RunSpec& spec) {
-    return spec.method.distill.teacher.empty() ? spec.initCheckpoint : spec.method.distill.teacher;
+    if (!spec.method.distill.teacher.empty()) {
+        return spec.method.distill.teacher;
+    }
+    return spec.initCheckpoint.empty() ? spec.model.bert.pretrained : spec.initCheckpoint;
 }
 
 /// The float teacher for distillation: the same architecture without quantizers, in eval mode.
-models::ResNet makeTeacher(const RunSpec& spec, int64_t inChannels, int64_t numClasses) {
+models::Network makeTeacher(const RunSpec& spec, const ModelShape& shape) {
     RunSpec floatSpec = spec;
     floatSpec.method = session::MethodSpec{};
     floatSpec.quant.layers.clear();
-    models::ResNet teacher = buildModel(floatSpec, inChannels, numClasses);
+    models::Network teacher = buildModel(floatSpec, shape);
     loadModelWeights(*teacher, teacherPath(spec));
     teacher->eval();
     for (auto& p : teacher->parameters()) {
@@ -375,7 +385,7 @@ models::ResNet makeTeacher(const RunSpec& spec, int64_t inChannels, int64_t numC
 }
 
 /// The quantizers noise tempering perturbs, configured with the spec's noise.
-std::vector<quant::Quantizer> noiseQuantizers(const RunSpec& spec, models::ResNetImpl& model) {
+std::vector<quant::Quantizer> noiseQuantizers(const RunSpec& spec, models::NetworkImpl& model) {
     quant::NoiseOptions noise;
     noise.enabled = true;
     noise.normal = spec.method.nt.distribution == "normal";
@@ -389,6 +399,11 @@ std::vector<quant::Quantizer> noiseQuantizers(const RunSpec& spec, models::ResNe
             out.push_back(layer->inputQuantizer());
         }
     }
+    if (spec.method.nt.activations) {
+        for (auto& [path, q] : model.activationQuantizers()) {
+            out.push_back(q);
+        }
+    }
     for (auto& q : out) {
         q->setNoise(noise);
     }
@@ -397,7 +412,7 @@ std::vector<quant::Quantizer> noiseQuantizers(const RunSpec& spec, models::ResNe
 
 /// PTQ: weights calibrated from themselves, activations from a few training batches run through
 /// the float network (eval mode, no augmentation). Returns false when cancelled.
-bool calibrate(const RunSpec& spec, models::ResNetImpl& model, const data::TensorSet& train,
+bool calibrate(const RunSpec& spec, models::NetworkImpl& model, const data::TensorSet& train,
                int64_t batch, const TrainerContext& ctx, EventSink& sink) {
     const auto& ptq = spec.method.ptq;
     const quant::Calibration rule = ptq.calibration == "minmax" ? quant::Calibration::MinMax
@@ -410,11 +425,14 @@ bool calibrate(const RunSpec& spec, models::ResNetImpl& model, const data::Tenso
     model.eval();
     for (auto& [path, layer] : model.quantLayers()) {
         if (auto q = layer->weightQuantizer()) {
-            q->calibrateFrom(layer->quantWeight(), rule, ptq.percentile);
+            q->calibrateFrom(layer->weightQuantizerView(), rule, ptq.percentile);
         }
         if (auto q = layer->inputQuantizer()) {
             q->beginCalibration(rule, ptq.percentile, budget);
         }
+    }
+    for (auto& [path, q] : model.activationQuantizers()) {
+        q->beginCalibration(rule, ptq.percentile, budget);
     }
     const int64_t n = train.size();
     const std::vector<int64_t> order = data::epochOrder(n, spec.seed, 0);
@@ -432,7 +450,53 @@ bool calibrate(const RunSpec& spec, models::ResNetImpl& model, const data::Tenso
             q->finishCalibration();
         }
     }
+    for (auto& [path, q] : model.activationQuantizers()) {
+        q->finishCalibration();
+    }
     return true;
+}
+
+/// "eval loss 0.31, eval acc 0.9127, f1 0.88" for the log.
+std::string describe(const Evaluation& e) {
+    std::ostringstream os;
+    os << "eval loss " << e.loss;
+    if (std::isfinite(e.accuracy)) {
+        os << ", eval acc " << e.accuracy;
+    }
+    for (const auto& [name, value] : e.metrics) {
+        os << ", " << name << " " << value;
+    }
+    return os.str();
+}
+
+/// BERT distillation inside the network: beta * mean over layers of MSE(hidden states) +
+/// gamma * mean over layers of MSE(attention scores). Padded keys carry the mask's huge
+/// negative scores in both models; they are left out of the attention term.
+torch::Tensor insideDistillationLoss(const models::NetworkImpl::Captured& student,
+                                     const models::NetworkImpl::Captured& teacher, double beta,
+                                     double gamma) {
+    torch::Tensor loss = torch::zeros({});
+    if (beta > 0.0 && !student.hidden.empty() && student.hidden.size() == teacher.hidden.size()) {
+        torch::Tensor sum = torch::zeros({});
+        for (std::size_t i = 0; i < student.hidden.size(); ++i) {
+            sum = sum + torch::mse_loss(student.hidden[i], teacher.hidden[i]);
+        }
+        loss = loss + beta * sum / double(student.hidden.size());
+    }
+    if (gamma > 0.0 && !student.attention.empty() &&
+        student.attention.size() == teacher.attention.size()) {
+        torch::Tensor sum = torch::zeros({});
+        for (std::size_t i = 0; i < student.attention.size(); ++i) {
+            const torch::Tensor keep = teacher.attention[i].gt(-1e4);
+            sum = sum + (student.attention[i] - teacher.attention[i])
+                                .masked_fill(keep.logical_not(), 0.0)
+                                .pow(2)
+                                .sum() /
+                            keep.sum().clamp_min(1);
+        }
+        loss = loss + gamma * sum / double(student.attention.size());
+    }
+    return loss;
 }
 
 class Clock {
@@ -488,7 +552,7 @@ void snapshotLandscape(const RunSpec& spec, const TrainerContext& ctx, EventSink
 }  // namespace
 
 std::vector<std::pair<std::string, quant::LayerQuantConfig>> layerConfigs(
-    const RunSpec& spec, models::ResNetImpl& model) {
+    const RunSpec& spec, models::NetworkImpl& model) {
     std::vector<std::pair<std::string, quant::LayerQuantConfig>> out;
     const auto layers = model.quantLayers();
     std::set<std::string> known;
@@ -500,13 +564,24 @@ std::vector<std::pair<std::string, quant::LayerQuantConfig>> layerConfigs(
         cfg.gradScale = spec.quant.gradScale == "per-sample" ? quant::GradScaleMode::PerSample
                                                              : quant::GradScaleMode::Numel;
         cfg.learnGradScale = spec.method.name == "nt" && spec.method.nt.learnGradScale;
+        const bool first = i == 0, last = i + 1 == layers.size();
+        // BERT: group-wise ranges for the encoder's and pooler's linear layers only (the
+        // embedding and the classifier have no head structure).
+        if (spec.isBert() && !first && !last) {
+            cfg.groupRows = spec.quant.groupRows;
+        }
         if (spec.isQuantized()) {
             cfg.weightBits = spec.quant.weightBits;
             cfg.actBits = spec.quant.actBits;
-            const bool firstOrLast = i == 0 || i + 1 == layers.size();
-            if (firstOrLast && spec.quant.firstLast == "8bit") {
+            const bool edge = spec.firstLastRuleCovers(i, layers.size());
+            if (spec.isBert() && first) {
+                // The word embedding: its own bits, no input (token ids).
+                cfg.weightBits = spec.quant.embeddingBits >= 0 ? spec.quant.embeddingBits
+                                                               : spec.quant.weightBits;
+                cfg.actBits = 0;
+            } else if (edge && spec.firstLastRule() == "8bit") {
                 cfg.weightBits = cfg.actBits = 8;
-            } else if (firstOrLast && spec.quant.firstLast == "float") {
+            } else if (edge && spec.firstLastRule() == "float") {
                 cfg.weightBits = cfg.actBits = 0;
             }
             auto it = spec.quant.layers.find(path);
@@ -534,22 +609,128 @@ std::vector<std::pair<std::string, quant::LayerQuantConfig>> layerConfigs(
     return out;
 }
 
-models::ResNet buildModel(const RunSpec& spec, int64_t inChannels, int64_t numClasses) {
-    models::ResNet model(
-        models::ResNetOptions(spec.model.arch)
-            .in_channels(spec.model.inChannels > 0 ? spec.model.inChannels : inChannels)
-            .num_classes(spec.model.numClasses > 0 ? spec.model.numClasses : numClasses));
-    for (auto& [path, cfg] : layerConfigs(spec, *model)) {
-        for (auto& [p, layer] : model->quantLayers()) {
-            if (p == path) {
-                layer->configureQuantizers(cfg);
-            }
-        }
+ModelShape shapeOf(const data::TensorSet& set) {
+    ModelShape shape;
+    shape.numClasses = set.numClasses;
+    if (set.isText()) {
+        shape.vocabSize = set.vocabularySize;
+    } else if (set.inputs.defined()) {
+        shape.inChannels = set.inputs.size(1);
+    }
+    return shape;
+}
+
+models::BertConfig bertConfig(const RunSpec& spec, const ModelShape& shape) {
+    const session::BertSpec& b = spec.model.bert;
+    models::BertConfig c;
+    if (!b.pretrained.empty()) {
+        c = models::readBertConfig((fs::path(b.pretrained) / "config.json").string());
+    } else {
+        c.vocab_size(std::max<int64_t>(b.vocabSize, shape.vocabSize))
+            .hidden_size(b.hidden)
+            .num_hidden_layers(b.layers)
+            .num_attention_heads(b.heads)
+            .intermediate_size(b.intermediate)
+            .max_position_embeddings(b.maxPositions)
+            .hidden_dropout_prob(b.dropout)
+            .attention_probs_dropout_prob(b.dropout);
+    }
+    const int64_t classes = spec.model.numClasses > 0 ? spec.model.numClasses : shape.numClasses;
+    c.num_labels(classes);
+    c.problem_type(classes == 1 ? models::BertProblemType::Regression
+                                : models::BertProblemType::SingleLabelClassification);
+    if (shape.vocabSize > c.vocab_size()) {
+        throw std::runtime_error("the vocabulary has " + std::to_string(shape.vocabSize) +
+                                 " tokens but the model's word embedding only " +
+                                 std::to_string(c.vocab_size()) + " rows");
+    }
+    if (spec.data.maxLength > c.max_position_embeddings()) {
+        throw session::SpecError("data.max_length",
+                                 "must be <= the model's max_position_embeddings (" +
+                                     std::to_string(c.max_position_embeddings()) + ")");
+    }
+    return c;
+}
+
+models::Network buildModel(const RunSpec& spec, const ModelShape& shape) {
+    models::Network model = nullptr;
+    if (spec.isBert()) {
+        model = models::Network(std::static_pointer_cast<models::NetworkImpl>(
+            models::BertForSequenceClassification(bertConfig(spec, shape)).ptr()));
+    } else {
+        model = models::Network(
+            std::static_pointer_cast<models::NetworkImpl>(std::make_shared<models::ResNetImpl>(
+                models::ResNetOptions(spec.model.arch)
+                    .in_channels(spec.model.inChannels > 0 ? spec.model.inChannels
+                                                           : shape.inChannels)
+                    .num_classes(spec.model.numClasses > 0 ? spec.model.numClasses
+                                                           : shape.numClasses))));
+    }
+    const auto layers = model->quantLayers();
+    const auto configs = layerConfigs(spec, *model);
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        layers[i].second->configureQuantizers(configs[i].second);
+    }
+    if (spec.isBert() && spec.isQuantized()) {
+        const int bits =
+            spec.quant.attentionBits >= 0 ? spec.quant.attentionBits : spec.quant.actBits;
+        auto* bert = dynamic_cast<models::BertForSequenceClassificationImpl*>(model.get());
+        bert->configureMatmulQuantizers(bits, configs.front().second.gradScale,
+                                        configs.front().second.learnGradScale);
     }
     return model;
 }
 
-void loadModelWeights(models::ResNetImpl& model, const std::string& path) {
+models::Network buildModel(const RunSpec& spec, int64_t inChannels, int64_t numClasses) {
+    ModelShape shape;
+    shape.inChannels = inChannels;
+    shape.numClasses = numClasses;
+    return buildModel(spec, shape);
+}
+
+namespace {
+
+/// Copies a Hugging Face checkpoint folder's weights into a BERT network (quantizers keep
+/// initialising from data). Returns the loader's notes.
+std::vector<std::string> loadBertFolderInto(models::NetworkImpl& model, const std::string& dir) {
+    models::BertLoadOptions options;
+    options.allowMissingClassifier = true;
+    models::BertCheckpoint ck = models::loadBertFolder(dir, options);
+    std::map<std::string, torch::Tensor> source;
+    for (const auto& item : ck.model->named_parameters()) {
+        source[item.key()] = item.value();
+    }
+    torch::NoGradGuard noGrad;
+    for (auto& item : model.named_parameters()) {
+        if (isQuantizerTensor(item.key())) {
+            continue;
+        }
+        auto it = source.find(item.key());
+        if (it == source.end() || it->second.sizes() != item.value().sizes()) {
+            std::ostringstream os;
+            os << dir << ": tensor '" << item.key() << "' "
+               << (it == source.end() ? std::string("is missing")
+                                      : "does not have the model's shape")
+               << " (the folder's config.json does not describe this model)";
+            throw std::runtime_error(os.str());
+        }
+        item.value().copy_(it->second);
+    }
+    return ck.notes;
+}
+
+}  // namespace
+
+void loadModelWeights(models::NetworkImpl& model, const std::string& path) {
+    if (fs::is_directory(path)) {
+        if (!dynamic_cast<models::BertForSequenceClassificationImpl*>(&model)) {
+            throw std::runtime_error("cannot load checkpoint: " + path +
+                                     ": is a folder (only BERT reads Hugging Face checkpoint "
+                                     "folders)");
+        }
+        loadBertFolderInto(model, path);
+        return;
+    }
     io::LoadedTensors file;
     try {
         file = io::loadTensors(path);
@@ -590,24 +771,66 @@ void loadModelWeights(models::ResNetImpl& model, const std::string& path) {
     }
 }
 
-std::pair<double, double> evaluate(models::ResNetImpl& model, const data::TensorSet& set,
-                                   int batchSize) {
+std::string checkpointVocabulary(const std::string& path) {
+    try {
+        const io::SafetensorsFile file = io::SafetensorsFile::load(path);
+        auto it = file.metadata().find(kVocabularyKey);
+        return it == file.metadata().end() ? std::string() : it->second;
+    } catch (const io::FormatError& e) {
+        throw std::runtime_error(std::string("cannot read checkpoint: ") + e.what());
+    }
+}
+
+Evaluation evaluate(models::NetworkImpl& model, const data::TensorSet& set, int batchSize,
+                    const std::string& glueTask) {
     torch::NoGradGuard noGrad;
     const bool wasTraining = model.is_training();
     model.eval();
+    Evaluation out;
     double lossSum = 0.0;
     int64_t correct = 0;
     const int64_t n = set.size();
+    const bool regression = set.labels.defined() && set.labels.is_floating_point();
+    std::vector<double> predictions, labels;
     for (int64_t b = 0; b < n; b += batchSize) {
         const int64_t len = std::min<int64_t>(batchSize, n - b);
-        torch::Tensor x = set.images.narrow(0, b, len);
         torch::Tensor y = set.labels.narrow(0, b, len);
-        torch::Tensor logits = model.forward(x);
-        lossSum += torch::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
-        correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+        torch::Tensor logits = model.forward(data::inputBatch(set, b, len));
+        lossSum += models::taskLoss(logits, y, at::Reduction::Sum).item<double>();
+        correct += models::correctCount(logits, y);
+        if (set.isText()) {
+            const torch::Tensor p = regression
+                                        ? logits.reshape({-1}).to(torch::kDouble).contiguous()
+                                        : logits.argmax(1).to(torch::kDouble).contiguous();
+            const torch::Tensor l = y.to(torch::kDouble).contiguous();
+            predictions.insert(predictions.end(), p.data_ptr<double>(),
+                               p.data_ptr<double>() + p.numel());
+            labels.insert(labels.end(), l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
+        }
     }
     model.train(wasTraining);
-    return {n ? lossSum / double(n) : 0.0, n ? double(correct) / double(n) : 0.0};
+    out.loss = n ? lossSum / double(n) : 0.0;
+    out.accuracy = regression ? std::nan("") : (n ? double(correct) / double(n) : 0.0);
+    if (n > 0 && !glueTask.empty()) {
+        for (const data::MetricValue& m : data::glueMetrics(glueTask, predictions, labels)) {
+            if (m.name != "accuracy") {
+                out.metrics[m.name] = m.value;
+            }
+        }
+    } else if (n > 0 && set.isText() && set.numClasses == 2) {
+        std::vector<int> p(predictions.begin(), predictions.end());
+        std::vector<int> l(labels.begin(), labels.end());
+        out.metrics["f1"] = data::binaryF1(p, l);
+    }
+    return out;
+}
+
+double Evaluation::score() const {
+    if (std::isfinite(accuracy)) {
+        return accuracy;
+    }
+    auto it = metrics.find("pearson");
+    return it == metrics.end() ? 0.0 : it->second;
 }
 
 session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
@@ -623,26 +846,39 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
         torch::manual_seed(spec.seed);
         sink.post(session::Progress{"loading data", 0, spec.optim.epochs, 0, 0, 0.0, -1.0});
         sink.flush();
-        const data::ImageSet trainRaw = data::readSplit(spec.data, true);
-        const data::ImageSet testRaw = data::readSplit(spec.data, false);
-        const data::Normalization norm = data::normalizationFor(spec.data.dataset, trainRaw);
-        const data::TensorSet train =
-            data::toTensors(trainRaw, norm, spec.data.trainLimit, spec.seed);
-        const data::TensorSet test =
-            data::toTensors(testRaw, norm, spec.data.testLimit, spec.seed + 1);
+        // A warm start or resumed run tokenizes with the vocabulary its checkpoint stored.
+        std::string vocabulary;
+        const std::string lastPath = (fs::path(ctx.runDir) / "last.safetensors").string();
+        const std::string& vocabSource = ctx.resume ? lastPath : spec.initCheckpoint;
+        if (spec.isBert() && !vocabSource.empty() && !fs::is_directory(vocabSource)) {
+            vocabulary = checkpointVocabulary(vocabSource);
+        }
+        const data::RunData runData =
+            data::loadRunData(spec, {spec.data.trainLimit, spec.seed},
+                              {spec.data.testLimit, spec.seed + 1}, vocabulary);
+        const data::TensorSet& train = runData.train;
+        const data::TensorSet& test = runData.test;
         if (train.size() < 2) {
-            throw std::runtime_error("the training split has fewer than 2 images");
+            throw std::runtime_error("the training split has fewer than 2 examples");
         }
         log(session::LogLevel::Info,
-            "data: " + spec.data.dataset + " train " + std::to_string(train.size()) + ", test " +
-                std::to_string(test.size()) + " images of " + std::to_string(trainRaw.channels) +
-                "x" + std::to_string(trainRaw.height) + "x" + std::to_string(trainRaw.width) +
-                "; threads " + std::to_string(threads));
+            "data: " + runData.summary + "; threads " + std::to_string(threads));
+        for (const std::string& note : runData.notes) {
+            log(session::LogLevel::Info, "data: " + note);
+        }
+        const std::string glueTask =
+            spec.data.dataset == "glue" ? data::glueTaskName(spec.data.task) : std::string();
 
-        models::ResNet model = buildModel(spec, trainRaw.channels, trainRaw.numClasses);
+        const ModelShape shape = shapeOf(train);
+        models::Network model = buildModel(spec, shape);
         if (!spec.initCheckpoint.empty() && !ctx.resume) {
             loadModelWeights(*model, spec.initCheckpoint);
             log(session::LogLevel::Info, "warm start from " + spec.initCheckpoint);
+        } else if (spec.isBert() && !spec.model.bert.pretrained.empty() && !ctx.resume) {
+            for (const std::string& note : loadBertFolderInto(*model, spec.model.bert.pretrained)) {
+                log(session::LogLevel::Info, spec.model.bert.pretrained + ": " + note);
+            }
+            log(session::LogLevel::Info, "weights from " + spec.model.bert.pretrained);
         }
         const ParamGroups params = splitParameters(*model, model->quantLayers());
         Optimizers optimizers = makeOptimizers(spec, *model, params.steps);
@@ -650,7 +886,6 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
         int startEpoch = 0;
         int64_t step = 0;
         double bestAcc = 0.0;
-        const std::string lastPath = (fs::path(ctx.runDir) / "last.safetensors").string();
         if (ctx.resume) {
             const io::LoadedTensors ck = io::loadTensors(lastPath);
             loadModelWeights(*model, lastPath);
@@ -675,10 +910,11 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
         const int64_t stepsPerEpoch = n / batch + ((n % batch) >= 2 ? 1 : 0);
         const int epochs = spec.trains() ? spec.optim.epochs : 1;
         const int64_t totalSteps = spec.trains() ? stepsPerEpoch * epochs : 0;
-        const int padding =
-            spec.data.cropPadding >= 0 ? spec.data.cropPadding : (trainRaw.height >= 32 ? 4 : 2);
+        const int padding = spec.data.cropPadding >= 0 ? spec.data.cropPadding
+                                                       : (runData.imageHeight >= 32 ? 4 : 2);
+        const bool augment = spec.data.augment && !train.isText();
 
-        auto saveCheckpoint = [&](int epoch, const std::pair<double, double>& eval) {
+        auto saveCheckpoint = [&](int epoch, const Evaluation& eval) {
             if (ctx.runDir.empty()) {
                 return;
             }
@@ -686,11 +922,14 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
             io::NamedTensors tensors = modelTensors(*model);
             io::NamedTensors opt = optimizerTensors(optimizers, *model);
             tensors.insert(tensors.end(), opt.begin(), opt.end());
-            const std::map<std::string, std::string> meta{
+            std::map<std::string, std::string> meta{
                 {"format", kCheckpointFormat},         {"spec", spec.toJson()},
                 {"epoch", std::to_string(epoch)},      {"step", std::to_string(step)},
-                {"best_eval_acc", exactText(bestAcc)}, {"eval_acc", exactText(eval.second)},
+                {"best_eval_acc", exactText(bestAcc)}, {"eval_acc", exactText(eval.score())},
             };
+            if (!runData.vocabulary.empty()) {
+                meta[kVocabularyKey] = runData.vocabulary;
+            }
             const std::string epochPath =
                 (fs::path(ctx.runDir) / ("epoch-" + std::to_string(epoch + 1) + ".safetensors"))
                     .string();
@@ -706,7 +945,7 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
 
         double stepSecondsSum = 0.0;
         int64_t timedSteps = 0;
-        std::pair<double, double> lastEval{0.0, 0.0};
+        Evaluation lastEval;
         double lastTrainLoss = 0.0;
         bool cancelled = false;
 
@@ -715,22 +954,24 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
             if (!cancelled) {
                 sink.post(session::Progress{"evaluating", 1, 1, 0, 0, clock.seconds(), -1.0});
                 setObserving(*model, true);
-                lastEval = evaluate(*model, test, spec.data.evalBatchSize);
+                lastEval = evaluate(*model, test, spec.data.evalBatchSize, glueTask);
                 setObserving(*model, false);
-                bestAcc = lastEval.second;
-                sink.post(session::EpochEval{1, 0, lastEval.first, lastEval.second});
+                bestAcc = lastEval.score();
+                sink.post(
+                    session::EpochEval{1, 0, lastEval.loss, lastEval.accuracy, lastEval.metrics});
                 sink.post(session::LayerStates{0, collectLayerStates(*model)});
-                log(session::LogLevel::Info, "calibrated (" + spec.method.ptq.calibration +
-                                                 "): eval loss " + std::to_string(lastEval.first) +
-                                                 ", eval acc " + std::to_string(lastEval.second));
+                log(session::LogLevel::Info,
+                    "calibrated (" + spec.method.ptq.calibration + "): " + describe(lastEval));
                 saveCheckpoint(0, lastEval);
             }
         }
 
         // Method state: distillation teacher, noise tempering, SQuAT.
-        std::optional<models::ResNet> teacher;
+        std::optional<models::Network> teacher;
+        const bool distillInside =
+            spec.method.distill.hiddenWeight > 0.0 || spec.method.distill.attentionWeight > 0.0;
         if (spec.trains() && spec.method.distill.enabled) {
-            teacher = makeTeacher(spec, trainRaw.channels, trainRaw.numClasses);
+            teacher = makeTeacher(spec, shape);
             log(session::LogLevel::Info, "distilling from " + teacherPath(spec));
         }
         std::vector<quant::Quantizer> noisy;
@@ -764,7 +1005,7 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                 const Clock stepClock;
                 const int64_t begin = b * batch, end = std::min(n, begin + batch);
                 auto [x, y] = data::gatherBatch(train, order, begin, end);
-                if (spec.data.augment) {
+                if (augment) {
                     x = data::augmentBatch(x, padding, spec.data.flip, augRng);
                 }
                 const double epochPosition = epoch + double(b) / double(stepsPerEpoch);
@@ -783,22 +1024,41 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                     methodWindow.add("nt/lambda", lambda);
                 }
                 torch::Tensor teacherLogits;
+                models::NetworkImpl::Captured teacherInside;
                 if (teacher) {
                     torch::NoGradGuard noGrad;
+                    (*teacher)->setCapture(distillInside);
                     teacherLogits = (*teacher)->forward(x);
+                    teacherInside = (*teacher)->takeCaptured();
+                    (*teacher)->setCapture(false);
                 }
                 torch::Tensor logits;
-                double softLoss = 0.0;
+                double softLoss = 0.0, insideLoss = 0.0;
                 // Forward and backward on this batch; the first pass's logits count for the
                 // training accuracy and its quantizer statistics for the layer table.
                 const ForwardBackward pass = [&](bool firstPass) {
                     setObserving(*model, observe && firstPass);
+                    model->setCapture(teacher && distillInside);
                     torch::Tensor out = model->forward(x);
-                    torch::Tensor loss = torch::cross_entropy_loss(out, y);
+                    const models::NetworkImpl::Captured inside = model->takeCaptured();
+                    model->setCapture(false);
+                    torch::Tensor loss = models::taskLoss(out, y);
                     if (teacher) {
                         const auto& d = spec.method.distill;
-                        torch::Tensor soft = softCrossEntropy(out, teacherLogits, d.temperature);
+                        // Regression has no distribution to match: MSE to the teacher's output.
+                        torch::Tensor soft =
+                            y.is_floating_point()
+                                ? torch::mse_loss(out, teacherLogits)
+                                : softCrossEntropy(out, teacherLogits, d.temperature);
                         loss = (1.0 - d.alpha) * loss + d.alpha * soft;
+                        if (distillInside) {
+                            torch::Tensor extra = insideDistillationLoss(
+                                inside, teacherInside, d.hiddenWeight, d.attentionWeight);
+                            loss = loss + extra;
+                            if (firstPass) {
+                                insideLoss = extra.item<double>();
+                            }
+                        }
                         if (firstPass) {
                             softLoss = soft.item<double>();
                         }
@@ -844,6 +1104,9 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                 }
                 if (teacher) {
                     methodWindow.add("distill/soft_loss", softLoss);
+                    if (distillInside) {
+                        methodWindow.add("distill/inside_loss", insideLoss);
+                    }
                 }
                 if (!std::isfinite(lossValue)) {
                     throw std::runtime_error("the training loss became " +
@@ -854,15 +1117,16 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                 stepSecondsSum += stepClock.seconds();
                 ++timedSteps;
                 windowLoss += lossValue;
-                windowCorrect += logits.argmax(1).eq(y).sum().item<int64_t>();
+                windowCorrect += models::correctCount(logits, y);
                 windowCount += end - begin;
                 ++windowSteps;
                 lastTrainLoss = lossValue;
                 if (step % spec.logEvery == 0 || b + 1 == stepsPerEpoch) {
                     std::map<std::string, double> values{
-                        {"train/loss", windowLoss / double(windowSteps)},
-                        {"train/acc", double(windowCorrect) / double(windowCount)},
-                        {"lr", lr}};
+                        {"train/loss", windowLoss / double(windowSteps)}, {"lr", lr}};
+                    if (!y.is_floating_point()) {
+                        values["train/acc"] = double(windowCorrect) / double(windowCount);
+                    }
                     methodWindow.drainInto(values);
                     sink.post(session::StepMetrics{step, epoch + 1, std::move(values)});
                     windowLoss = 0.0;
@@ -885,15 +1149,15 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
             if (spec.isQuantized()) {
                 setObserving(*model, true);
             }
-            lastEval = evaluate(*model, test, spec.data.evalBatchSize);
+            lastEval = evaluate(*model, test, spec.data.evalBatchSize, glueTask);
             setObserving(*model, false);
-            bestAcc = std::max(bestAcc, lastEval.second);
-            sink.post(session::EpochEval{epoch + 1, step, lastEval.first, lastEval.second});
+            bestAcc = std::max(bestAcc, lastEval.score());
+            sink.post(session::EpochEval{epoch + 1, step, lastEval.loss, lastEval.accuracy,
+                                         lastEval.metrics});
             sink.post(session::LayerStates{step, collectLayerStates(*model)});
-            log(session::LogLevel::Info,
-                "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs) +
-                    ": eval loss " + std::to_string(lastEval.first) + ", eval acc " +
-                    std::to_string(lastEval.second) + " (" + formatSeconds(clock.seconds()) + ")");
+            log(session::LogLevel::Info, "epoch " + std::to_string(epoch + 1) + "/" +
+                                             std::to_string(epochs) + ": " + describe(lastEval) +
+                                             " (" + formatSeconds(clock.seconds()) + ")");
             saveCheckpoint(epoch, lastEval);
             sink.flush();
             const auto& snapshots = spec.analysis.landscape.epochs;
@@ -915,17 +1179,25 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
 
         result.status = cancelled ? "cancelled" : "finished";
         result.finalMetrics = {
-            {"eval/loss", lastEval.first},
-            {"eval/acc", lastEval.second},
+            {"eval/loss", lastEval.loss},
             {"eval/best_acc", bestAcc},
             {"train/loss", lastTrainLoss},
             {"time/step_ms", timedSteps ? 1000.0 * stepSecondsSum / double(timedSteps) : 0.0},
             {"time/total_s", clock.seconds()},
             {"steps", double(step)},
         };
+        if (std::isfinite(lastEval.accuracy)) {
+            result.finalMetrics["eval/acc"] = lastEval.accuracy;
+        }
+        for (const auto& [name, value] : lastEval.metrics) {
+            result.finalMetrics["eval/" + name] = value;
+        }
         if (cancelled) {
-            result.finalMetrics.erase("eval/loss");
-            result.finalMetrics.erase("eval/acc");
+            for (auto it = result.finalMetrics.begin(); it != result.finalMetrics.end();) {
+                const bool evalFigure =
+                    it->first.rfind("eval/", 0) == 0 && it->first != "eval/best_acc";
+                it = evalFigure ? result.finalMetrics.erase(it) : std::next(it);
+            }
         }
     } catch (const c10::Error& e) {
         // Torch's own checks: the message without the C++ backtrace is the useful part.

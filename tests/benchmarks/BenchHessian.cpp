@@ -45,11 +45,11 @@ std::string trainFloat(const std::string& work, int threads) {
 /// N, C, H, W as little-endian uint64, then float32 images (NCHW), then int64 labels.
 void writeSubset(const std::string& path, const data::TensorSet& set) {
     std::ofstream out(path, std::ios::binary);
-    for (int64_t d : set.images.sizes()) {
+    for (int64_t d : set.inputs.sizes()) {
         const uint64_t v = uint64_t(d);
         out.write(reinterpret_cast<const char*>(&v), sizeof v);
     }
-    const torch::Tensor images = set.images.contiguous().to(torch::kFloat);
+    const torch::Tensor images = set.inputs.contiguous().to(torch::kFloat);
     const torch::Tensor labels = set.labels.contiguous().to(torch::kLong);
     out.write(reinterpret_cast<const char*>(images.data_ptr<float>()),
               std::streamsize(images.numel() * 4));
@@ -68,7 +68,7 @@ struct Timed {
 
 Timed traces(const analysis::CheckpointSpec& source, const data::TensorSet& subset,
              int traceSamples, bool cacheGraph, std::vector<std::string>& layers) {
-    models::ResNet model = analysis::loadAnalysisModel(source, "float", subset);
+    models::Network model = analysis::loadAnalysisModel(source, "float", subset);
     const analysis::PerturbedParams params = analysis::perturbedParameters(*model);
     std::vector<std::vector<std::size_t>> blocks;
     layers.clear();
@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
     }
     const int used = engine::applyThreadCount(threads);
     const analysis::CheckpointSpec source = analysis::readCheckpointSpec(checkpoint, {});
-    const data::TensorSet subset = analysis::analysisSubset(source.spec, true, samples, kSeed);
+    const data::TensorSet subset = analysis::analysisSubset(source, true, samples, kSeed);
     writeSubset(work + "/subset.bin", subset);
 
     std::vector<std::string> layers;

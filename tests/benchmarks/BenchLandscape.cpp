@@ -106,10 +106,10 @@ int main(int argc, char** argv) {
 
     // The same directions and subset for the reference (computeLandscape made them this way).
     const analysis::CheckpointSpec source = analysis::readCheckpointSpec(checkpoint, {});
-    const data::TensorSet subset = analysis::analysisSubset(source.spec, false, kSamples, kSeed);
-    models::ResNet model = analysis::loadAnalysisModel(source, "float", subset);
+    const data::TensorSet subset = analysis::analysisSubset(source, false, kSamples, kSeed);
+    models::Network model = analysis::loadAnalysisModel(source, "float", subset);
     const analysis::LandscapeDirections d = analysis::randomDirections(*model, kSeed, true);
-    io::NamedTensors tensors{{"images", subset.images}, {"labels", subset.labels}};
+    io::NamedTensors tensors{{"images", subset.inputs}, {"labels", subset.labels}};
     for (std::size_t i = 0; i < d.names.size(); ++i) {
         tensors.emplace_back("dx/" + d.names[i], d.dx[i]);
         tensors.emplace_back("dy/" + d.names[i], d.dy[i]);

@@ -34,7 +34,7 @@ struct Trainee {
         return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
             .count();
     }
-    qs::models::ResNet model;
+    qs::models::Network model;
     torch::optim::SGD opt;
     torch::Tensor x, y;
 };

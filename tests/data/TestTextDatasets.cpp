@@ -455,7 +455,9 @@ private Q_SLOTS:
         QTest::newRow("missing file")
             << "RTE"
             << "dev"
-            << "" << QByteArray() << "/dev.tsv: cannot open: No such file or directory";
+            << "" << QByteArray()
+            << "/dev.tsv: cannot open: No such file or directory (RTE's dev.tsv belongs in the "
+               "task folder, or in a RTE folder inside the one given)";
     }
 
     void glueErrors() {

@@ -414,7 +414,8 @@ SpecProblem FakeBackend::validate(const QJsonObject& spec) const {
     check(bits(QStringLiteral("quant.act_bits"), quant.value(QStringLiteral("act_bits")), false));
     check(oneOf(QStringLiteral("quant.first_last"),
                 quant.value(QStringLiteral("first_last")).toString(),
-                {QStringLiteral("8bit"), QStringLiteral("float"), QStringLiteral("same")}));
+                {QStringLiteral("auto"), QStringLiteral("8bit"), QStringLiteral("float"),
+                 QStringLiteral("same")}));
     if (!p.ok()) {
         return p;
     }
@@ -509,7 +510,10 @@ QVector<LayerRow> FakeBackend::plannedLayers(const QJsonObject& spec) const {
         obj(spec, "method").value(QStringLiteral("name")).toString() == QLatin1String("fp");
     const int wb = quant.value(QStringLiteral("weight_bits")).toInt();
     const int ab = quant.value(QStringLiteral("act_bits")).toInt();
-    const QString firstLast = quant.value(QStringLiteral("first_last")).toString();
+    QString firstLast = quant.value(QStringLiteral("first_last")).toString();
+    if (firstLast == QLatin1String("auto")) {
+        firstLast = QStringLiteral("8bit");  // the engine's rule for ResNets
+    }
     const QJsonObject overrides = quant.value(QStringLiteral("layers")).toObject();
     QVector<LayerRow> rows;
     const QVector<LayerShape> shapes =
@@ -1327,7 +1331,10 @@ ParetoFrontier FakeBackend::paretoFrontier(qint64 hessianId, QString* error) con
     const HessianSummary& h = m_hessian[hessianId];
     f.runId = h.runId;
     const QJsonObject quant = obj(m_runs.value(h.runId).spec, "quant");
-    const QString firstLast = quant.value(QStringLiteral("first_last")).toString();
+    QString firstLast = quant.value(QStringLiteral("first_last")).toString();
+    if (firstLast == QLatin1String("auto")) {
+        firstLast = QStringLiteral("8bit");  // the engine's rule for ResNets
+    }
     const int actBits = quant.value(QStringLiteral("act_bits")).toInt(8);
     QVector<int> candidates;
     for (const LayerSensitivity& l : h.layers) {

@@ -191,17 +191,17 @@ ModelHvpCheck checkModelHvp(bool quantized) {
     spec.method.name = quantized ? "lsq" : "fp";
     spec.quant.weightBits = 4;
     spec.quant.actBits = 4;
-    models::ResNet model = train::buildModel(spec, 1, 4);
+    models::Network model = train::buildModel(spec, 1, 4);
     const torch::Dtype dtype = quantized ? torch::kFloat : torch::kDouble;
     data::TensorSet set;
-    set.images = torch::randn({24, 1, 8, 8}).to(dtype);
+    set.inputs = torch::randn({24, 1, 8, 8}).to(dtype);
     set.labels = torch::randint(0, 4, {24}, torch::TensorOptions().dtype(torch::kLong));
     set.numClasses = 4;
     model->to(dtype);
     model->eval();
     {
         torch::NoGradGuard noGrad;
-        model->forward(set.images);  // initialises the quantizers' step sizes
+        model->forward(set.inputs);  // initialises the quantizers' step sizes
     }
     for (auto& item : model->named_parameters()) {
         if (train::isQuantizerParameter(item.key())) {
@@ -233,7 +233,7 @@ ModelHvpCheck checkModelHvp(bool quantized) {
                 }
             }
             const torch::Tensor loss =
-                torch::cross_entropy_loss(model->forward(set.images), set.labels);
+                torch::cross_entropy_loss(model->forward(set.inputs), set.labels);
             TensorList g = torch::autograd::grad({loss}, params, {}, false, false, true);
             {
                 torch::NoGradGuard noGrad;

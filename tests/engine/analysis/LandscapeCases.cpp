@@ -21,7 +21,7 @@ std::vector<double> filterNorms(const torch::Tensor& t) {
 
 std::vector<DirectionTensor> describe(const analysis::LandscapeDirections& d,
                                       const std::vector<torch::Tensor>& directions,
-                                      models::ResNetImpl& model) {
+                                      models::NetworkImpl& model) {
     const auto params = model.named_parameters();
     std::vector<DirectionTensor> out;
     for (std::size_t i = 0; i < d.names.size(); ++i) {
@@ -58,7 +58,7 @@ DirectionsSeen randomDirectionsOfTinyModel(bool perChannel, uint64_t seed) {
     spec.method.name = "lsq";
     spec.quant.perChannel = perChannel;
     torch::manual_seed(5);
-    models::ResNet model = train::buildModel(spec, 1, 4);
+    models::Network model = train::buildModel(spec, 1, 4);
     for (auto& [path, layer] : model->quantLayers()) {
         layer->setBypass(true, true);  // float forward: nothing initialises from data
     }
@@ -84,7 +84,7 @@ DirectionsSeen randomDirectionsOfTinyModel(bool perChannel, uint64_t seed) {
             .push_back(item.value().detach().clone());
     }
     data::TensorSet subset;
-    subset.images = torch::randn({8, 1, 12, 12});
+    subset.inputs = torch::randn({8, 1, 12, 12});
     subset.labels = torch::arange(8, torch::kLong) % 4;
     subset.numClasses = 4;
     analysis::PointEvaluator evaluator(model, d, subset, 4);
@@ -110,9 +110,9 @@ DirectionsSeen randomDirectionsOfTinyModel(bool perChannel, uint64_t seed) {
 double plainLoss(const std::string& checkpoint, const std::string& mode, int64_t samples,
                  uint64_t seed, bool testSplit, const std::string& dataPath, int batchSize) {
     const analysis::CheckpointSpec source = analysis::readCheckpointSpec(checkpoint, dataPath);
-    const data::TensorSet subset = analysis::analysisSubset(source.spec, !testSplit, samples, seed);
-    models::ResNet model = analysis::loadAnalysisModel(source, mode, subset);
-    return train::evaluate(*model, subset, batchSize).first;
+    const data::TensorSet subset = analysis::analysisSubset(source, !testSplit, samples, seed);
+    models::Network model = analysis::loadAnalysisModel(source, mode, subset);
+    return train::evaluate(*model, subset, batchSize).loss;
 }
 
 }  // namespace qs::test::landscape

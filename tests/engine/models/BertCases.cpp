@@ -420,7 +420,8 @@ bool quantizedSaveLoad(const std::string& dir) {
     for (const auto& item : ckpt.model->named_parameters()) {
         stepSizes += isStepSize(item.key()) ? 1 : 0;
     }
-    if (stepSizes != 2 * int(ckpt.model->quantLayers().size())) {
+    // The word embedding (a lookup) has a weight quantizer only.
+    if (stepSizes != 2 * int(ckpt.model->quantLayers().size()) - 1) {
         throw std::runtime_error("expected a weight and an input step size per layer, got " +
                                  std::to_string(stepSizes));
     }

@@ -164,9 +164,10 @@ private Q_SLOTS:
                                     "model", "name", "optim", "quant", "seed", "state_every",
                                     "threads", "version"}));
         QCOMPARE(at(root, {"analysis", "landscape"}).toObject().size(), 7);
-        QCOMPARE(root.value("model").toObject().size(), 3);
-        QCOMPARE(root.value("data").toObject().size(), 9);
-        QCOMPARE(root.value("quant").toObject().size(), 7);
+        QCOMPARE(root.value("model").toObject().size(), 4);
+        QCOMPARE(at(root, {"model", "bert"}).toObject().size(), 8);
+        QCOMPARE(root.value("data").toObject().size(), 13);
+        QCOMPARE(root.value("quant").toObject().size(), 10);
         QCOMPARE(root.value("optim").toObject().size(), 12);
         const QJsonObject layers = at(root, {"quant", "layers"}).toObject();
         QCOMPARE(layers.value("layer1.0.conv1").toObject(), (QJsonObject{{"weight_bits", 2}}));
@@ -304,7 +305,7 @@ private Q_SLOTS:
         QTest::newRow("unknown arch")
             << R"({"model": {"arch": "resnet50"}})"
             << "model.arch"
-            << R"(model.arch: must be one of resnet20, resnet32, resnet44, resnet56, resnet18 (got "resnet50"))";
+            << R"(model.arch: must be one of resnet20, resnet32, resnet44, resnet56, resnet18, bert (got "resnet50"))";
         QTest::newRow("in_channels above 64") << R"({"model": {"in_channels": 65}})"
                                               << "model.in_channels"
                                               << "model.in_channels: must be in [0, 64] (got 65)";
@@ -322,7 +323,7 @@ private Q_SLOTS:
         QTest::newRow("unknown dataset")
             << R"({"data": {"dataset": "imagenet"}})"
             << "data.dataset"
-            << R"(data.dataset: must be one of fashion-mnist, mnist, cifar10, cifar100 (got "imagenet"))";
+            << R"(data.dataset: must be one of fashion-mnist, mnist, cifar10, cifar100, spam-assassin, glue (got "imagenet"))";
         QTest::newRow("negative train_limit") << R"({"data": {"train_limit": -1}})"
                                               << "data.train_limit"
                                               << "data.train_limit: must be >= 0 (0 = all)";
@@ -445,10 +446,51 @@ private Q_SLOTS:
         QTest::newRow("act_bits 1") << R"({"quant": {"act_bits": 1}})"
                                     << "quant.act_bits"
                                     << "quant.act_bits: must be 2..8 bits (got 1)";
+        QTest::newRow("bert on images")
+            << R"({"model": {"arch": "bert"}})"
+            << "data.dataset"
+            << "data.dataset: BERT reads text: spam-assassin or glue (got fashion-mnist)";
+        QTest::newRow("resnet on text")
+            << R"({"data": {"dataset": "spam-assassin"}})"
+            << "data.dataset"
+            << "data.dataset: resnet20 reads images, not the text of spam-assassin";
+        QTest::newRow("glue without a task")
+            << R"({"model": {"arch": "bert"}, "data": {"dataset": "glue", "path": "/g"}})"
+            << "data.task"
+            << "data.task: glue needs a task (CoLA, SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE or "
+               "WNLI)";
+        QTest::newRow("unknown glue task")
+            << R"({"model": {"arch": "bert"}, "data": {"dataset": "glue", "path": "/g", "task": "squad"}})"
+            << "data.task"
+            << "data.task: unknown GLUE task 'squad' (expected CoLA, SST-2, MRPC, STS-B, QQP, "
+               "MNLI, "
+               "QNLI, RTE or WNLI)";
+        QTest::newRow("bert heads do not divide hidden")
+            << R"({"model": {"arch": "bert", "bert": {"hidden": 100, "heads": 3}},
+                  "data": {"dataset": "spam-assassin"}})"
+            << "model.bert.heads"
+            << "model.bert.heads: hidden (100) must be a multiple of heads (3)";
+        QTest::newRow("max_length beyond positions")
+            << R"({"model": {"arch": "bert", "bert": {"max_positions": 64}},
+                  "data": {"dataset": "spam-assassin", "max_length": 128}})"
+            << "data.max_length"
+            << "data.max_length: must be <= model.bert.max_positions (64)";
+        QTest::newRow("group_rows on a resnet")
+            << R"({"quant": {"group_rows": 8}})"
+            << "quant.group_rows"
+            << "quant.group_rows: group-wise ranges are for BERT's linear layers";
+        QTest::newRow("hidden distillation on a resnet")
+            << R"({"method": {"distill": {"hidden_weight": 1.0}}})"
+            << "method.distill.hidden_weight"
+            << "method.distill.hidden_weight: hidden-state and attention distillation are for BERT";
+        QTest::newRow("embedding_bits 1")
+            << R"({"quant": {"embedding_bits": 1}})"
+            << "quant.embedding_bits"
+            << "quant.embedding_bits: must be 0 (float) or 2..8 bits (got 1)";
         QTest::newRow("unknown first_last")
             << R"({"quant": {"first_last": "fp32"}})"
             << "quant.first_last"
-            << R"(quant.first_last: must be one of 8bit, float, same (got "fp32"))";
+            << R"(quant.first_last: must be one of auto, 8bit, float, same (got "fp32"))";
         QTest::newRow("unknown grad_scale")
             << R"({"quant": {"grad_scale": "sample"}})"
             << "quant.grad_scale"
@@ -505,9 +547,9 @@ private Q_SLOTS:
                                         << "optim.beta2"
                                         << "optim.beta2: must be in [0, 0.999999] (got -0.5)";
         QTest::newRow("unknown schedule")
-            << R"({"optim": {"schedule": "linear"}})"
+            << R"({"optim": {"schedule": "exponential"}})"
             << "optim.schedule"
-            << R"(optim.schedule: must be one of cosine, step, constant (got "linear"))";
+            << R"(optim.schedule: must be one of cosine, linear, step, constant (got "exponential"))";
         QTest::newRow("gamma 0") << R"({"optim": {"gamma": 0}})"
                                  << "optim.gamma"
                                  << "optim.gamma: must be in [1e-06, 1] (got 0)";
