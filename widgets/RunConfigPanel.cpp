@@ -196,6 +196,14 @@ void addQatOptions(SpecFieldBinder& b, QFormLayout* form) {
     temperature->setToolTip(
         QObject::tr("Softmax temperature T of teacher and student, in (0, 100] [default 1]"));
     form->addRow(QObject::tr("Temperature T"), temperature);
+    auto* hidden = b.realField(QStringLiteral("method.distill.hidden_weight"), 0.0, 1000.0, 0.1);
+    hidden->setToolTip(QObject::tr(
+        "BERT: weight of the mean squared error between student and teacher hidden states"));
+    form->addRow(QObject::tr("Hidden-state weight"), hidden);
+    auto* attn = b.realField(QStringLiteral("method.distill.attention_weight"), 0.0, 1000.0, 0.1);
+    attn->setToolTip(QObject::tr(
+        "BERT: weight of the mean squared error between student and teacher attention scores"));
+    form->addRow(QObject::tr("Attention weight"), attn);
 }
 
 QVector<MethodDescriptor> methodDescriptors() {
@@ -410,8 +418,32 @@ QWidget* RunConfigPanel::buildModelPage() {
                        {QStringLiteral("resnet32"), QStringLiteral("ResNet-32")},
                        {QStringLiteral("resnet44"), QStringLiteral("ResNet-44")},
                        {QStringLiteral("resnet56"), QStringLiteral("ResNet-56")},
-                       {QStringLiteral("resnet18"), QStringLiteral("ResNet-18 (ImageNet-style)")}});
+                       {QStringLiteral("resnet18"), QStringLiteral("ResNet-18 (ImageNet-style)")},
+                       {QStringLiteral("bert"), QStringLiteral("BERT (text)")}});
     f->addRow(tr("Architecture"), arch);
+    auto* pretrained =
+        b.pathField(QStringLiteral("model.bert.pretrained"), SpecFieldBinder::PathKind::Directory,
+                    tr("Hugging Face checkpoint folder"));
+    pretrained->setToolTip(
+        tr("A Hugging Face BERT folder (config.json, model.safetensors, "
+           "vocab.txt): shape, weights and vocabulary come from it. Empty: "
+           "train from scratch with the shape below and a learnt vocabulary"));
+    if (auto* edit = qobject_cast<QLineEdit*>(b.widget(QStringLiteral("model.bert.pretrained")))) {
+        edit->setPlaceholderText(tr("none: from scratch"));
+    }
+    f->addRow(tr("Pretrained BERT"), pretrained);
+    f->addRow(tr("BERT layers"), b.intField(QStringLiteral("model.bert.layers"), 1, 48));
+    f->addRow(tr("Hidden size"), b.intField(QStringLiteral("model.bert.hidden"), 8, 8192));
+    f->addRow(tr("Attention heads"), b.intField(QStringLiteral("model.bert.heads"), 1, 128));
+    f->addRow(tr("Intermediate size"),
+              b.intField(QStringLiteral("model.bert.intermediate"), 8, 65536));
+    f->addRow(tr("Max positions"), b.intField(QStringLiteral("model.bert.max_positions"), 8, 8192));
+    auto* vocab = b.intField(QStringLiteral("model.bert.vocab_size"), 100, 1000000);
+    vocab->setToolTip(
+        tr("Rows of the word embedding; a vocabulary learnt from the training "
+           "split has at most this many tokens"));
+    f->addRow(tr("Vocabulary size"), vocab);
+    f->addRow(tr("Dropout"), b.realField(QStringLiteral("model.bert.dropout"), 0.0, 0.9, 0.05));
     auto* inCh = b.intField(QStringLiteral("model.in_channels"), 0, 64, tr("from dataset"));
     inCh->setToolTip(tr("Input channels; 0 takes them from the dataset"));
     f->addRow(tr("Input channels"), inCh);
@@ -419,28 +451,44 @@ QWidget* RunConfigPanel::buildModelPage() {
     classes->setToolTip(tr("Output classes; 0 takes them from the dataset"));
     f->addRow(tr("Classes"), classes);
     f->addItem(new QSpacerItem(0, 6));
-    f->addRow(tr("Dataset"),
-              b.choiceField(QStringLiteral("data.dataset"),
-                            {{QStringLiteral("fashion-mnist"), QStringLiteral("Fashion-MNIST")},
-                             {QStringLiteral("mnist"), QStringLiteral("MNIST")},
-                             {QStringLiteral("cifar10"), QStringLiteral("CIFAR-10")},
-                             {QStringLiteral("cifar100"), QStringLiteral("CIFAR-100")}}));
+    f->addRow(
+        tr("Dataset"),
+        b.choiceField(QStringLiteral("data.dataset"),
+                      {{QStringLiteral("fashion-mnist"), QStringLiteral("Fashion-MNIST")},
+                       {QStringLiteral("mnist"), QStringLiteral("MNIST")},
+                       {QStringLiteral("cifar10"), QStringLiteral("CIFAR-10")},
+                       {QStringLiteral("cifar100"), QStringLiteral("CIFAR-100")},
+                       {QStringLiteral("spam-assassin"), QStringLiteral("SpamAssassin (text)")},
+                       {QStringLiteral("glue"), QStringLiteral("GLUE task (text)")}}));
+    QVector<SpecFieldBinder::Choice> tasks{{QString(), tr("(not GLUE)")}};
+    for (const char* t : {"CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE", "WNLI"}) {
+        tasks.push_back({QLatin1String(t), QLatin1String(t)});
+    }
+    f->addRow(tr("GLUE task"), b.choiceField(QStringLiteral("data.task"), tasks));
     QWidget* path = b.pathField(QStringLiteral("data.path"), SpecFieldBinder::PathKind::Directory,
                                 tr("Dataset folder"));
     path->setToolTip(tr("Folder with the dataset files; empty uses the default location"));
     f->addRow(tr("Dataset folder"), path);
     auto* train = b.intField(QStringLiteral("data.train_limit"), 0, 100000000, tr("all"));
-    train->setToolTip(tr("Keep a seeded random subset of N training images; 0 = all"));
-    f->addRow(tr("Training images"), train);
+    train->setToolTip(tr("Keep a seeded random subset of N training images or texts; 0 = all"));
+    f->addRow(tr("Training examples"), train);
     auto* test = b.intField(QStringLiteral("data.test_limit"), 0, 100000000, tr("all"));
-    test->setToolTip(tr("Keep a seeded random subset of N test images; 0 = all"));
-    f->addRow(tr("Test images"), test);
+    test->setToolTip(tr("Keep a seeded random subset of N test images or texts; 0 = all"));
+    f->addRow(tr("Test examples"), test);
     f->addRow(tr("Augmentation"),
               b.boolField(QStringLiteral("data.augment"), tr("Random crop and flip")));
     auto* crop = b.intField(QStringLiteral("data.crop_padding"), -1, 16, tr("auto"));
     crop->setToolTip(tr("Padding before the random crop; auto = 4 for 32×32 images, else 2"));
     f->addRow(tr("Crop padding"), crop);
     f->addRow(tr("Flip"), b.boolField(QStringLiteral("data.flip"), tr("Horizontal flip")));
+    auto* maxLength = b.intField(QStringLiteral("data.max_length"), 4, 8192);
+    maxLength->setToolTip(tr("Tokens per example after truncation, [CLS] and [SEP] included"));
+    f->addRow(tr("Max tokens"), maxLength);
+    f->addRow(tr("Lower case"),
+              b.boolField(QStringLiteral("data.lower_case"), tr("Lower-case and strip accents")));
+    auto* minFrequency = b.intField(QStringLiteral("data.vocab_min_frequency"), 1, 1000000);
+    minFrequency->setToolTip(tr("A learnt vocabulary keeps words and merges seen this often"));
+    f->addRow(tr("Vocabulary min. count"), minFrequency);
     f->addRow(tr("Batch size"), b.intField(QStringLiteral("data.batch_size"), 1, 65536));
     f->addRow(tr("Eval batch size"), b.intField(QStringLiteral("data.eval_batch_size"), 1, 65536));
     return page;
@@ -512,6 +560,20 @@ QWidget* RunConfigPanel::buildMethodPage() {
     f->addRow(tr("First && last layer"), firstLast);
     f->addRow(tr("Weight steps"),
               b.boolField(QStringLiteral("quant.per_channel"), tr("Per output channel")));
+    auto* groups = b.intField(QStringLiteral("quant.group_rows"), 0, 1 << 20, tr("off"));
+    groups->setToolTip(
+        tr("BERT: Q-BERT's group-wise ranges, one step size per group of this "
+           "many output rows of each encoder linear layer"));
+    f->addRow(tr("Group rows"), groups);
+    auto* embedding = b.intField(QStringLiteral("quant.embedding_bits"), -1, 8, tr("as weights"));
+    embedding->setToolTip(tr("BERT's word embedding: 0 = float, 2..8 bits"));
+    f->addRow(tr("Embedding bits"), embedding);
+    auto* attention =
+        b.intField(QStringLiteral("quant.attention_bits"), -1, 8, tr("as activations"));
+    attention->setToolTip(
+        tr("BERT's attention matmul inputs (Q, K, probabilities, V): 0 = "
+           "float, 2..8 bits"));
+    f->addRow(tr("Attention bits"), attention);
     auto* wd = b.boolField(QStringLiteral("quant.scale_weight_decay_by_bits"), tr("Scale by bits"));
     wd->setToolTip(tr("Weight decay × min(1, 2^(b−4)) on quantized weights"));
     f->addRow(tr("Weight decay"), wd);
@@ -572,6 +634,7 @@ QWidget* RunConfigPanel::buildOptimPage() {
     f->addItem(new QSpacerItem(0, 6));
     f->addRow(tr("Schedule"), b.choiceField(QStringLiteral("optim.schedule"),
                                             {{QStringLiteral("cosine"), tr("cosine (per step)")},
+                                             {QStringLiteral("linear"), tr("linear decay")},
                                              {QStringLiteral("step"), tr("step at milestones")},
                                              {QStringLiteral("constant"), tr("constant")}}));
     auto* milestones = b.intListField(QStringLiteral("optim.milestones"), tr("e.g. 2, 4"));
@@ -847,7 +910,11 @@ void RunConfigPanel::updateEnabled() {
         value("method.ptq.calibration").toString() == QLatin1String("percentile");
     const bool distill = value("method.distill.enabled").toBool();
     const bool step = value("optim.schedule").toString() == QLatin1String("step");
-    const bool augment = value("data.augment").toBool();
+    const bool bert = value("model.arch").toString() == QLatin1String("bert");
+    const bool fromScratch = bert && value("model.bert.pretrained").toString().isEmpty();
+    const QString dataset = value("data.dataset").toString();
+    const bool text = dataset == QLatin1String("spam-assassin") || dataset == QLatin1String("glue");
+    const bool augment = value("data.augment").toBool() && !text;
     // Fields that do not apply stay visible (so the spec is readable) but disabled.
     const QMap<QString, bool> enabled = {
         {QStringLiteral("quant.weight_bits"), quantized},
@@ -864,6 +931,25 @@ void RunConfigPanel::updateEnabled() {
         {QStringLiteral("optim.gamma"), step},
         {QStringLiteral("data.crop_padding"), augment},
         {QStringLiteral("data.flip"), augment},
+        {QStringLiteral("data.augment"), !text},
+        {QStringLiteral("model.in_channels"), !bert},
+        {QStringLiteral("model.bert.pretrained"), bert},
+        {QStringLiteral("model.bert.layers"), fromScratch},
+        {QStringLiteral("model.bert.hidden"), fromScratch},
+        {QStringLiteral("model.bert.heads"), fromScratch},
+        {QStringLiteral("model.bert.intermediate"), fromScratch},
+        {QStringLiteral("model.bert.max_positions"), fromScratch},
+        {QStringLiteral("model.bert.vocab_size"), fromScratch},
+        {QStringLiteral("model.bert.dropout"), fromScratch},
+        {QStringLiteral("data.task"), dataset == QLatin1String("glue")},
+        {QStringLiteral("data.max_length"), text},
+        {QStringLiteral("data.lower_case"), text},
+        {QStringLiteral("data.vocab_min_frequency"), text && fromScratch},
+        {QStringLiteral("quant.group_rows"), quantized && bert},
+        {QStringLiteral("quant.embedding_bits"), quantized && bert},
+        {QStringLiteral("quant.attention_bits"), quantized && bert},
+        {QStringLiteral("method.distill.hidden_weight"), distill && bert},
+        {QStringLiteral("method.distill.attention_weight"), distill && bert},
         {QStringLiteral("method.squat.k"), alternate},
         {QStringLiteral("method.nt.end_lambda"), derivedTau},
         {QStringLiteral("method.nt.end_fraction"), derivedTau},

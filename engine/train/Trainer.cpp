@@ -456,6 +456,16 @@ bool calibrate(const RunSpec& spec, models::NetworkImpl& model, const data::Tens
     return true;
 }
 
+/// Projects step sizes back to s >= 1e-8 after an update: an optimizer step larger than s (AdamW
+/// moves every parameter by about its learning rate, whatever its scale) would otherwise make s
+/// negative and the quantizer meaningless. A no-op while every s stays positive.
+void keepPositive(const std::vector<torch::Tensor>& stepSizes) {
+    torch::NoGradGuard noGrad;
+    for (const torch::Tensor& s : stepSizes) {
+        s.clamp_min_(1e-8);
+    }
+}
+
 /// "eval loss 0.31, eval acc 0.9127, f1 0.88" for the log.
 std::string describe(const Evaluation& e) {
     std::ostringstream os;
@@ -881,6 +891,14 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
             log(session::LogLevel::Info, "weights from " + spec.model.bert.pretrained);
         }
         const ParamGroups params = splitParameters(*model, model->quantLayers());
+        // The step sizes proper (not noise tempering's log-parameterised kappa): kept positive.
+        std::vector<torch::Tensor> stepSizes;
+        for (const auto& item : model->named_parameters()) {
+            if (isQuantizerTensor(item.key()) && item.key().size() > 10 &&
+                item.key().compare(item.key().size() - 10, 10, ".step_size") == 0) {
+                stepSizes.push_back(item.value());
+            }
+        }
         Optimizers optimizers = makeOptimizers(spec, *model, params.steps);
 
         int startEpoch = 0;
@@ -1099,6 +1117,7 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                         opt->step();
                     }
                 }
+                keepPositive(stepSizes);
                 if (observe) {
                     setObserving(*model, false);
                 }

@@ -2,47 +2,17 @@
 // 3 epochs (preset demo-float), then LSQ W4A4, W3A3 and W2A2 for 1 epoch each from that float
 // checkpoint (presets lsq-wNaN). Targets: float >= 91%, W4A4 within 1 point of float.
 // Usage: bench_accuracy [WORK_DIR] [THREADS]
-#include "engine/session/Presets.h"
-#include "engine/session/Session.h"
+#include "BenchRuns.h"
 
-#include <chrono>
+#include "engine/session/Presets.h"
+
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
-namespace {
-
 using namespace qs::session;
-
-struct Row {
-    std::string name;
-    double acc = 0.0;
-    double seconds = 0.0;
-    double stepMs = 0.0;
-    std::string checkpoint;
-};
-
-Row train(RunSpec spec, const std::string& work) {
-    Session session;
-    const auto t0 = std::chrono::steady_clock::now();
-    session.start(spec, {work + "/bench.sqlite", work + "/checkpoints"});
-    const Finished f = session.wait();
-    if (f.status != "finished") {
-        std::fprintf(stderr, "%s: %s %s\n", spec.name.c_str(), f.status.c_str(), f.error.c_str());
-        std::exit(1);
-    }
-    Row r;
-    r.name = spec.name;
-    r.acc = f.finalMetrics.at("eval/acc");
-    r.stepMs = f.finalMetrics.at("time/step_ms");
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    r.checkpoint = f.checkpoint;
-    std::fprintf(stderr, "%s: %.2f%% in %.0f s\n", r.name.c_str(), 100 * r.acc, r.seconds);
-    return r;
-}
-
-}  // namespace
+using qs::bench::Row;
+using qs::bench::train;
 
 int main(int argc, char** argv) {
     const std::string work = argc > 1 ? argv[1] : "bench-accuracy";

@@ -5,60 +5,21 @@
 // 1,000 training images, both quantized modes) and time per training step relative to lsq at the
 // same bits, measured in this run.
 // Usage: bench_methods [WORK_DIR] [THREADS] [EPOCHS]
-#include "engine/analysis/Sharpness.h"
-#include "engine/session/Presets.h"
-#include "engine/session/Session.h"
-#include "engine/store/RunStore.h"
+#include "BenchRuns.h"
 
-#include <chrono>
+#include "engine/session/Presets.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <string>
 
-namespace {
-
 using namespace qs;
 using namespace qs::session;
-
-struct Row {
-    double acc = 0.0;
-    double stepMs = 0.0;
-    double seconds = 0.0;
-    std::string checkpoint;
-    std::map<std::string, double> sharpness;  ///< mode -> rho-ball value
-};
-
-Row train(RunSpec spec, const std::string& work) {
-    Session session;
-    const auto t0 = std::chrono::steady_clock::now();
-    session.start(spec, {work + "/bench.sqlite", work + "/checkpoints"});
-    const Finished f = session.wait();
-    if (f.status != "finished") {
-        std::fprintf(stderr, "%s: %s %s\n", spec.name.c_str(), f.status.c_str(), f.error.c_str());
-        std::exit(1);
-    }
-    Row r;
-    r.acc = f.finalMetrics.at("eval/acc");
-    r.stepMs = f.finalMetrics.at("time/step_ms");
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    r.checkpoint = f.checkpoint;
-    std::fprintf(stderr, "%s: %.2f%% in %.0f s\n", spec.name.c_str(), 100 * r.acc, r.seconds);
-    return r;
-}
-
-void measure(Row& r, int threads) {
-    analysis::SharpnessOptions o;
-    o.measures = {"rho-ball"};
-    o.threads = threads;
-    const auto report = analysis::measureSharpness(r.checkpoint, o);
-    for (const auto& f : report.figures) {
-        r.sharpness[f.mode] = f.value;
-    }
-}
-
-}  // namespace
+using qs::bench::measure;
+using qs::bench::Row;
+using qs::bench::train;
 
 int main(int argc, char** argv) {
     const std::string work = argc > 1 ? argv[1] : "bench-methods";
@@ -69,12 +30,13 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(work);
     Row fp = train(applyOverrides(preset("demo-float"), {t}), work);
     measure(fp, threads);
-    std::printf("ResNet-20 on Fashion-MNIST: test accuracy (10,000 images), rho-ball sharpness "
-                "(rho 0.05, 5 steps, 1,000 train images),\ntime per step vs lsq; QAT methods %d "
-                "epoch(s) from one float checkpoint; threads=%d\n",
-                epochs, threads);
-    std::printf("%-6s %-6s %9s %9s %14s %14s %9s %9s\n", "bits", "method", "test acc",
-                "vs float", "sharp dequant", "sharp q-after", "step ms", "vs lsq");
+    std::printf(
+        "ResNet-20 on Fashion-MNIST: test accuracy (10,000 images), rho-ball sharpness "
+        "(rho 0.05, 5 steps, 1,000 train images),\ntime per step vs lsq; QAT methods %d "
+        "epoch(s) from one float checkpoint; threads=%d\n",
+        epochs, threads);
+    std::printf("%-6s %-6s %9s %9s %14s %14s %9s %9s\n", "bits", "method", "test acc", "vs float",
+                "sharp dequant", "sharp q-after", "step ms", "vs lsq");
     std::printf("%-6s %-6s %8.2f%% %9s %14.4f %14s %9.1f %9s\n", "float", "fp", 100 * fp.acc, "-",
                 fp.sharpness["float"], "-", fp.stepMs, "-");
     for (int bits : {4, 3, 2}) {
@@ -83,7 +45,7 @@ int main(int argc, char** argv) {
             const std::string name =
                 std::string(method) + "-w" + std::to_string(bits) + "a" + std::to_string(bits);
             Row r = train(applyOverrides(preset(name), {t, "init_checkpoint=" + fp.checkpoint,
-                                                         "optim.epochs=" + std::to_string(epochs)}),
+                                                        "optim.epochs=" + std::to_string(epochs)}),
                           work);
             measure(r, threads);
             rows[method] = r;
@@ -96,8 +58,8 @@ int main(int argc, char** argv) {
             }
             std::printf("W%dA%d   %-6s %8.2f%% %+8.2fpt %14.4f %14.4f %9.1f %9s\n", bits, bits,
                         method, 100 * r.acc, 100 * (r.acc - fp.acc), r.sharpness["dequantized"],
-                        r.sharpness["quantize-after"], std::string(method) == "ptq" ? 0.0 : r.stepMs,
-                        ratio);
+                        r.sharpness["quantize-after"],
+                        std::string(method) == "ptq" ? 0.0 : r.stepMs, ratio);
         }
         std::fflush(stdout);
     }

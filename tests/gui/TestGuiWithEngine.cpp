@@ -8,6 +8,7 @@
 #include "engine/store/RunStore.h"
 #include "support/TinyDataset.h"
 #include "support/TinySpecJson.h"
+#include "support/TinyText.h"
 #include "visualization/TrainingCurvesPlot.h"
 #include "widgets/Dashboard.h"
 #include "widgets/JobControls.h"
@@ -100,6 +101,7 @@ private Q_SLOTS:
     void screenshotsOfEveryView();
     void runBrowserListsSortsAndFiltersARealStore();
     void landscapeAndAllocationFromTheWindow();
+    void bertRunFromTheWindow();
 
 private:
     QJsonObject tinySpec(const QString& name, int epochs = 2) const;
@@ -108,6 +110,7 @@ private:
 
     QTemporaryDir m_tmp;
     QString m_data;
+    QString m_glue;  ///< a tiny SST-2 folder
     QString m_store;
     QString m_out;
 };
@@ -120,6 +123,8 @@ void TestGuiWithEngine::initTestCase() {
     m_data = m_tmp.filePath(QStringLiteral("tiny"));
     QVERIFY(QDir().mkpath(m_data));
     qs::test::writeTinyDataset(m_data.toStdString());
+    m_glue = m_tmp.filePath(QStringLiteral("glue"));
+    qs::test::writeTinySst2(m_glue.toStdString());
     m_store = m_tmp.filePath(QStringLiteral("runs.sqlite"));
     m_out = m_tmp.filePath(QStringLiteral("out"));
 }
@@ -510,6 +515,108 @@ void TestGuiWithEngine::landscapeAndAllocationFromTheWindow() {
     }
     QVERIFY(checked >= 18);
     QTRY_COMPARE_WITH_TIMEOUT(statusOf(backend, trained), QStringLiteral("finished"), 150000);
+}
+
+// A BERT run like a ResNet run: the panel shows BERT's fields, the engine trains it, the layer
+// table lists BERT's layers grouped by encoder layer, and the window renders it.
+void TestGuiWithEngine::bertRunFromTheWindow() {
+    app::EngineBackend backend(m_store, m_out);
+    MainWindow window(&backend);
+    window.resize(1400, 900);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    ui::RunConfigPanel* panel = window.configPanel();
+
+    // The SpamAssassin presets load; a quantized one names the float run it needs first.
+    panel->applyPreset(QStringLiteral("bert-spam-float"));
+    QVERIFY2(panel->isValid(), qPrintable(panel->message()));
+    QCOMPARE(valueAt(panel->spec(), QStringLiteral("model.arch")).toString(),
+             QStringLiteral("bert"));
+    panel->applyPreset(QStringLiteral("bert-spam-squat-w4a8"));
+    QVERIFY(!panel->isValid());
+    QVERIFY2(
+        panel->message().contains(QStringLiteral("quantscape-cli train --preset bert-spam-float")),
+        qPrintable(panel->message()));
+
+    const QJsonObject spec{
+        {"version", 1},
+        {"name", "gui bert"},
+        {"model", QJsonObject{{"arch", "bert"},
+                              {"bert", QJsonObject{{"layers", 2},
+                                                   {"hidden", 32},
+                                                   {"heads", 2},
+                                                   {"intermediate", 64},
+                                                   {"max_positions", 64},
+                                                   {"vocab_size", 200},
+                                                   {"dropout", 0.0}}}}},
+        {"data", QJsonObject{{"dataset", "glue"},
+                             {"task", "SST-2"},
+                             {"path", m_glue},
+                             {"max_length", 24},
+                             {"vocab_min_frequency", 1},
+                             {"batch_size", 16},
+                             {"eval_batch_size", 64}}},
+        {"method", QJsonObject{{"name", "lsq"}}},
+        {"quant", QJsonObject{{"weight_bits", 4}, {"act_bits", 8}}},
+        {"optim", QJsonObject{{"optimizer", "adamw"},
+                              {"lr", 0.003},
+                              {"schedule", "linear"},
+                              {"warmup_epochs", 0.5},
+                              {"epochs", 2}}},
+        {"threads", 1},
+        {"log_every", 5},
+        {"state_every", 10},
+    };
+    panel->setSpec(spec);
+    QVERIFY2(panel->isValid(), qPrintable(panel->message()));
+    // BERT's fields apply, the image-only ones do not.
+    for (const char* f : {"model.bert.layers", "data.task", "data.max_length",
+                          "quant.embedding_bits", "quant.attention_bits", "quant.group_rows"}) {
+        QVERIFY2(panel->fieldWidget(QLatin1String(f))->isEnabled(), f);
+    }
+    for (const char* f : {"model.in_channels", "data.augment", "data.crop_padding"}) {
+        QVERIFY2(!panel->fieldWidget(QLatin1String(f))->isEnabled(), f);
+    }
+
+    QAction* run = window.jobControls()->runAction();
+    QVERIFY(run->isEnabled());
+    run->trigger();
+    const qint64 id = backend.currentRunId();
+    QVERIFY(id > 0);
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(backend, id), QStringLiteral("finished"), 150000);
+    QTRY_VERIFY_WITH_TIMEOUT(!backend.isRunning(), 10000);
+    settle();
+    QCOMPARE(window.hub()->activeRun(), id);
+    QVERIFY(window.dashboard()->curvesPlot()->runIds().contains(id));
+
+    // Word embedding, 6 linear layers per encoder layer, pooler, classifier.
+    QAbstractItemModel* layers = window.layerTable()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(layers->rowCount(), 15, 5000);
+    QStringList names;
+    for (int r = 0; r < layers->rowCount(); ++r) {
+        names << layers->index(r, 0).data(ui::LayerTableModel::LayerNameRole).toString();
+    }
+    QVERIFY2(names.contains(QStringLiteral("bert.encoder.layer.1.attention.self.query")),
+             qPrintable(names.join(QLatin1Char(' '))));
+    const int query = names.indexOf(QStringLiteral("bert.encoder.layer.1.attention.self.query"));
+    QCOMPARE(layers->index(query, 0).data(ui::LayerTableModel::BlockRole).toString(),
+             QStringLiteral("bert.encoder.layer.1"));
+    QCOMPARE(layers->index(names.indexOf(QStringLiteral("classifier")), 0)
+                 .data(ui::LayerTableModel::BlockRole)
+                 .toString(),
+             QString());
+
+    const QString dir =
+        qEnvironmentVariableIsSet("QS_SCREENSHOT_DIR")
+            ? qEnvironmentVariable("QS_SCREENSHOT_DIR")
+            : QCoreApplication::applicationDirPath() + QStringLiteral("/screenshots");
+    QVERIFY(QDir().mkpath(dir));
+    window.hub()->setActiveLayer(QStringLiteral("bert.encoder.layer.0.attention.self.value"));
+    settle();
+    const QString path = QDir(dir).filePath(QGuiApplication::platformName() +
+                                            QStringLiteral("-engine-bert-run.png"));
+    QVERIFY(window.grab().toImage().save(path));
+    QVERIFY(distinctColours(QImage(path)) > 50);
 }
 
 QTEST_MAIN(TestGuiWithEngine)
