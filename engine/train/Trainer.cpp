@@ -537,9 +537,10 @@ void snapshotLandscape(const RunSpec& spec, const TrainerContext& ctx, EventSink
     analysis::LandscapeExecution exec;
     exec.threads = threads;
     const std::string what = "landscape after epoch " + std::to_string(epoch);
-    sink.post(session::LogLine{session::LogLevel::Info, what + ": " + std::to_string(l.nx) + "x" +
-                                                            std::to_string(l.ny) + " points on " +
-                                                            std::to_string(l.samples) + " images"});
+    sink.post(session::LogLine{session::LogLevel::Info,
+                               what + ": " + std::to_string(l.nx) + "x" + std::to_string(l.ny) +
+                                   " points on " + std::to_string(l.samples) +
+                                   (spec.isBert() ? " texts" : " images")});
     const Clock clock;
     try {
         const analysis::LandscapeSurface s = analysis::computeLandscape(

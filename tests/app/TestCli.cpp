@@ -7,6 +7,7 @@
 #include "support/TestFiles.h"
 #include "support/TinyDataset.h"
 #include "support/TinySpecJson.h"
+#include "support/TinyText.h"
 
 #include <QDir>
 #include <QFile>
@@ -48,6 +49,7 @@ private Q_SLOTS:
     void interruptCancelsAndResumeFinishes();
     void killedRunIsInterruptedAndResumable();
     void sharpnessOfARunAndOfAFile();
+    void bertRunAndItsLandscape();
 
 private:
     CliResult cli(const QStringList& args, int timeoutMs = 60000);
@@ -62,6 +64,7 @@ private:
 
     QTemporaryDir m_dir;
     QString m_data;  ///< the tiny dataset's folder
+    QString m_glue;  ///< a tiny SST-2 task folder
     QString m_xdg;
     QString m_case;  ///< this test function's own folder: a fresh store and checkpoints
     QString m_db;
@@ -75,6 +78,8 @@ void TestCli::initTestCase() {
     m_data = m_dir.filePath(QStringLiteral("tiny"));
     QVERIFY(QDir().mkpath(m_data));
     qs::test::writeTinyDataset(m_data.toStdString());
+    m_glue = m_dir.filePath(QStringLiteral("glue"));
+    qs::test::writeTinySst2(m_glue.toStdString());
     m_xdg = m_dir.filePath(QStringLiteral("xdg"));
     QVERIFY(QDir().mkpath(m_xdg));
 }
@@ -646,6 +651,57 @@ void TestCli::sharpnessOfARunAndOfAFile() {
     QVERIFY2(missing.exitCode == 3, qPrintable(describe(missing)));
     QVERIFY2(missing.err.startsWith(QStringLiteral("quantscape-cli: no run with id 7 in")),
              qPrintable(missing.err));
+}
+
+// BERT from the command line like a ResNet: a tiny BERT learns a tiny SST-2 from scratch, and
+// its landscape is computed from the run (tokenized with the vocabulary its checkpoint keeps).
+void TestCli::bertRunAndItsLandscape() {
+    const QJsonObject spec{
+        {"version", 1},
+        {"name", "tiny-bert"},
+        {"model", QJsonObject{{"arch", "bert"},
+                              {"bert", QJsonObject{{"layers", 1},
+                                                   {"hidden", 32},
+                                                   {"heads", 2},
+                                                   {"intermediate", 64},
+                                                   {"max_positions", 32},
+                                                   {"vocab_size", 200},
+                                                   {"dropout", 0.0}}}}},
+        {"data", QJsonObject{{"dataset", "glue"},
+                             {"task", "sst2"},
+                             {"path", m_glue},
+                             {"max_length", 24},
+                             {"vocab_min_frequency", 1},
+                             {"batch_size", 16}}},
+        {"method", QJsonObject{{"name", "fp"}}},
+        {"optim", QJsonObject{{"optimizer", "adamw"},
+                              {"lr", 0.003},
+                              {"schedule", "linear"},
+                              {"warmup_epochs", 0.5},
+                              {"epochs", 3}}},
+        {"threads", 1},
+    };
+    const CliResult r = cli(trainArgs(writeSpec(spec)));
+    QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+    QVERIFY2(r.err.contains(QStringLiteral(
+                 "\ndata: glue SST-2 train 320, dev 96 texts of at most 24 tokens; threads 1\n")),
+             qPrintable(r.err));
+    QVERIFY2(r.err.contains(QRegularExpression(QStringLiteral(
+                 "\ndata: vocabulary of \\d+ WordPiece tokens learnt from the training split\n"))),
+             qPrintable(r.err));
+    const QRegularExpression row(
+        QStringLiteral("\n1 +tiny-bert +fp +float +finished +(\\d+\\.\\d\\d)% "));
+    const QRegularExpressionMatch match = row.match(r.out);
+    QVERIFY2(match.hasMatch(), qPrintable(r.out));
+    QVERIFY2(match.captured(1).toDouble() > 80.0, qPrintable(r.out));  // chance is 50 %
+
+    const CliResult land = cli(QStringList{"landscape", "--run", "1", "--grid", "3x3", "--samples",
+                                           "32", "--batch-size", "16", "--threads", "1", "--json"} +
+                               storeArgs());
+    QVERIFY2(land.exitCode == 0, qPrintable(describe(land)));
+    const QJsonObject surface = qs::test::parseObject(land.out);
+    QCOMPARE(surface.value(QStringLiteral("status")).toString(), QStringLiteral("finished"));
+    QCOMPARE(surface.value(QStringLiteral("loss")).toArray().size(), 9);
 }
 
 QTEST_GUILESS_MAIN(TestCli)
