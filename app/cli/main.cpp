@@ -20,6 +20,11 @@
 #include <sstream>
 #include <thread>
 
+namespace qs::cli {
+int cmdReport(Args& args);  // CmdReport.cpp: HTML/PDF run reports (app/report)
+int cmdExport(Args& args);  // CmdExport.cpp: quantized safetensors, encodings, ONNX
+}  // namespace qs::cli
+
 namespace {
 
 using namespace qs;
@@ -66,6 +71,15 @@ Commands:
           [--json]                  compute the pending points of an unfinished landscape
   landscape --list [--run RUN_ID] [--db PATH] [--json]
                                     stored landscapes
+  export  --run RUN_ID | --checkpoint FILE --format safetensors|encodings|onnx --out FILE
+          [--db PATH]               the quantized model: integer codes (packed below 5 bits)
+                                    with step sizes, an AIMET-style encodings JSON, or ONNX with
+                                    QuantizeLinear/DequantizeLinear pairs; a run's export is
+                                    recorded in the store with its SHA-256
+  report  --run RUN_ID [--run RUN_ID ...] --out FILE.html|FILE.pdf [--db PATH]
+                                    a run report (spec, metrics, layers, curves, landscapes,
+                                    checksums), or with two or more runs a comparison; HTML is
+                                    self-contained, PDF is A4
   presets [--show NAME]             list the built-in presets, or print one as a spec file
   runs list [--json] [--db PATH]    every run in the store, newest first
   runs show RUN_ID [--json] [--db PATH]
@@ -563,6 +577,12 @@ int main(int argc, char** argv) {
         }
         if (command == "allocate") {
             return cli::cmdAllocate(args);
+        }
+        if (command == "export") {
+            return cli::cmdExport(args);
+        }
+        if (command == "report") {
+            return cli::cmdReport(args);
         }
         if (command == "presets") {
             return cmdPresets(args);

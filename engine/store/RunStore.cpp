@@ -950,6 +950,47 @@ int64_t RunStore::addSharpness(const SharpnessRow& row) {
     return id;
 }
 
+int64_t RunStore::addArtifact(const ArtifactRow& row) {
+    ConnectionLock lock(m_db);
+    const std::string what = "cannot record an artifact of run " + std::to_string(row.runId);
+    Transaction tx(m_db, m_path, Transaction::Kind::Write, what);
+    Statement insert(m_db, m_path,
+                     "INSERT INTO artifacts (run_id, kind, path, sha256, created_at) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5)",
+                     what);
+    insert.bind(1, row.runId);
+    insert.bind(2, row.kind);
+    insert.bind(3, row.path);
+    insert.bind(4, row.sha256);
+    insert.bind(5, nowUtc());
+    insert.step();
+    const int64_t id = sqlite3_last_insert_rowid(m_db);
+    tx.commit();
+    return id;
+}
+
+std::vector<ArtifactRow> RunStore::artifacts(int64_t runId) const {
+    ConnectionLock lock(m_db);
+    const std::string what = "cannot read the artifacts of run " + std::to_string(runId);
+    Statement select(m_db, m_path,
+                     "SELECT id, run_id, kind, path, sha256, created_at FROM artifacts "
+                     "WHERE run_id = ?1 ORDER BY id",
+                     what);
+    select.bind(1, runId);
+    std::vector<ArtifactRow> rows;
+    while (select.step()) {
+        ArtifactRow row;
+        row.id = select.integer(0);
+        row.runId = select.integer(1);
+        row.kind = select.text(2);
+        row.path = select.text(3);
+        row.sha256 = select.text(4);
+        row.createdAt = select.text(5);
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
 std::vector<SharpnessRow> RunStore::sharpness(int64_t runId) const {
     ConnectionLock lock(m_db);
     const std::string what = "cannot read the sharpness measures of run " + std::to_string(runId);

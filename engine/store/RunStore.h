@@ -141,6 +141,17 @@ struct HessianRow {
     std::string createdAt;
 };
 
+/// A file made from a run: an export (kind "safetensors", "encodings", "onnx") or a report
+/// ("report-html", "report-pdf"), with the SHA-256 of its bytes when it was written.
+struct ArtifactRow {
+    int64_t id = 0;
+    int64_t runId = 0;
+    std::string kind;
+    std::string path;
+    std::string sha256;  ///< 64 lowercase hex digits
+    std::string createdAt;
+};
+
 /// Example:
 ///   auto store = qs::store::RunStore::open("/tmp/runs.sqlite");
 ///   int64_t id = store->createRun("demo", specJson, "{}");
@@ -214,6 +225,11 @@ public:
     std::vector<HessianRow> hessianReportsForCheckpoint(const std::string& checkpoint) const;
     /// One report; nullopt when no row has this id.
     std::optional<HessianRow> hessianReport(int64_t id) const;
+
+    /// Records an artifact of a run; returns its id.
+    int64_t addArtifact(const ArtifactRow& row);
+    /// Artifacts of a run, oldest first.
+    std::vector<ArtifactRow> artifacts(int64_t runId) const;
 
     /// Runs `PRAGMA integrity_check`; returns "ok" or the first problem.
     std::string integrityCheck() const;
