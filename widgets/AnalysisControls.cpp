@@ -25,6 +25,7 @@ AnalysisControls::AnalysisControls(RunBackend* backend, ActiveRunData* data, QOb
     connect(backend, &RunBackend::landscapeFinished, this, &AnalysisControls::onLandscapeFinished);
     connect(backend, &RunBackend::hessianAnalyzed, this, &AnalysisControls::onHessianAnalyzed);
     connect(backend, &RunBackend::analysisFailed, this, &AnalysisControls::onFailed);
+    connect(backend, &RunBackend::exported, this, &AnalysisControls::onExported);
     connect(backend, &RunBackend::runStarted, this, &AnalysisControls::updateActions);
     connect(backend, &RunBackend::runFinished, this, &AnalysisControls::updateActions);
     connect(data, &ActiveRunData::reset, this, &AnalysisControls::updateActions);
@@ -127,6 +128,38 @@ bool AnalysisControls::analyzeHessian(qint64 runId, const HessianRequest& reques
     return started;
 }
 
+bool AnalysisControls::exportRun(qint64 runId, const QString& format, const QString& path) {
+    const bool started = startAnalysis(Kind::Export, runId, tr("export it"), [&](QString* error) {
+        return m_backend->exportRun(runId, format, path, error);
+    });
+    if (started) {
+        Q_EMIT messageLogged(LogEntry::Info,
+                             tr("Exporting run %1 as %2 to %3").arg(runId).arg(format, path));
+        Q_EMIT statusMessage(tr("Exporting run %1…").arg(runId), 0);
+    }
+    return started;
+}
+
+bool AnalysisControls::writeReport(const QVector<qint64>& runIds, const QString& path) {
+    QStringList ids;
+    for (qint64 id : runIds) {
+        ids << QString::number(id);
+    }
+    const QString runs = ids.join(QStringLiteral(", "));
+    Q_EMIT statusMessage(tr("Writing the report of run %1…").arg(runs), 0);
+    QString error;
+    if (!m_backend->writeReport(runIds, path, &error)) {
+        Q_EMIT errorOccurred(tr("Cannot write the report of run %1: %2").arg(runs, error));
+        Q_EMIT statusMessage(QString(), 1);
+        return false;
+    }
+    const QString text = tr("Report of run %1 written: %2").arg(runs, path);
+    Q_EMIT messageLogged(LogEntry::Info, text);
+    Q_EMIT statusMessage(text, 8000);
+    Q_EMIT resultReady(text, path);
+    return true;
+}
+
 void AnalysisControls::cancelAnalysis() {
     if (!m_backend->isAnalysing()) {
         return;
@@ -162,6 +195,9 @@ void AnalysisControls::onProgress(qint64 runId, const QString& phase, double fra
             break;
         case Kind::Sharpness:
             text = tr("Measuring the sharpness of run %1: %2 · %3 %");
+            break;
+        case Kind::Export:
+            text = tr("Exporting run %1: %2 · %3 %");
             break;
         case Kind::None:
             text = tr("Analysing run %1: %2 · %3 %");
@@ -214,6 +250,21 @@ void AnalysisControls::onHessianAnalyzed(const HessianSummary& summary) {
                              .arg(top);
     Q_EMIT statusMessage(text, 8000);
     Q_EMIT messageLogged(LogEntry::Info, text);
+    finishAnalysis();
+}
+
+void AnalysisControls::onExported(qint64 runId, const QString& format, const QString& path,
+                                  qint64 bytes, const QString& sha256) {
+    if (m_kind != Kind::Export) {
+        return;
+    }
+    const QString text =
+        tr("Run %1 exported as %2: %3 (%4, SHA-256 %5…)")
+            .arg(runId)
+            .arg(format, path, QLocale().formattedDataSize(bytes), sha256.left(12));
+    Q_EMIT statusMessage(text, 8000);
+    Q_EMIT messageLogged(LogEntry::Info, text);
+    Q_EMIT resultReady(text, path);
     finishAnalysis();
 }
 

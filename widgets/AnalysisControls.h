@@ -23,7 +23,7 @@ class AnalysisControls : public QObject {
     Q_OBJECT
 public:
     /// What the analysis in progress computes.
-    enum class Kind { None, Sharpness, Landscape, Hessian };
+    enum class Kind { None, Sharpness, Landscape, Hessian, Export };
 
     AnalysisControls(RunBackend* backend, ActiveRunData* data, QObject* parent = nullptr);
 
@@ -51,6 +51,12 @@ public Q_SLOTS:
     bool resumeLandscape(qint64 runId, qint64 landscapeId);
     /// Starts the Hessian analysis of a run's last checkpoint.
     bool analyzeHessian(qint64 runId, const qs::ui::HessianRequest& request);
+    /// Exports a run's last checkpoint ("safetensors", "encodings" or "onnx") to `path` on the
+    /// analysis worker; the end comes back as resultReady or errorOccurred.
+    bool exportRun(qint64 runId, const QString& format, const QString& path);
+    /// Writes the report of one run or the comparison of several to `path` (.html or .pdf);
+    /// resultReady on success, errorOccurred otherwise.
+    bool writeReport(const QVector<qint64>& runIds, const QString& path);
     /// Asks the analysis in progress to stop (a landscape keeps its points, resumable).
     void cancelAnalysis();
     void updateActions();
@@ -62,6 +68,8 @@ Q_SIGNALS:
     void statusMessage(const QString& text, int timeoutMs);
     /// A line for the log.
     void messageLogged(qs::ui::LogEntry::Level level, const QString& text);
+    /// A file was written for the user (an export or a report): what it is, and where.
+    void resultReady(const QString& text, const QString& path);
     /// An analysis of the run started (the views may switch to where its figures appear).
     void analysisStarted(qint64 runId);
     /// Whether an analysis may start changed (one started or ended, a run started or ended):
@@ -77,6 +85,8 @@ private:
     void onMeasured(qint64 runId, const QVector<SharpnessPoint>& figures);
     void onLandscapeFinished(const LandscapeSurface& surface);
     void onHessianAnalyzed(const HessianSummary& summary);
+    void onExported(qint64 runId, const QString& format, const QString& path, qint64 bytes,
+                    const QString& sha256);
     void onFailed(qint64 runId, const QString& message);
 
     RunBackend* m_backend;

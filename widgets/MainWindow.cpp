@@ -23,7 +23,9 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDialog>
+#include <QDir>
 #include <QDockWidget>
+#include <QFileDialog>
 #include <QHeaderView>
 #include <QJsonDocument>
 #include <QMenu>
@@ -185,6 +187,18 @@ void MainWindow::createMenusAndToolbar() {
     run->addAction(m_browser->compareAction());
     run->addSeparator();
     run->addAction(m_analyses->measureSharpnessAction());
+    auto* exportAction = run->addAction(tr("&Export quantized model…"));
+    exportAction->setObjectName(QStringLiteral("actionExport"));
+    exportAction->setToolTip(
+        tr("Write the shown run's model as packed integer codes "
+           "(safetensors), encodings JSON or ONNX with QDQ pairs"));
+    connect(exportAction, &QAction::triggered, this, &MainWindow::exportShownRun);
+    auto* reportAction = run->addAction(tr("Write &report…"));
+    reportAction->setObjectName(QStringLiteral("actionReport"));
+    reportAction->setToolTip(
+        tr("An HTML or PDF report of the runs selected in the run browser "
+           "(a comparison for several), or of the shown run"));
+    connect(reportAction, &QAction::triggered, this, &MainWindow::reportRuns);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (QDockWidget* d : {m_configDock, m_layersDock, m_runsDock, m_logDock, m_queueDock}) {
@@ -280,6 +294,7 @@ void MainWindow::connectNotifications() {
         }
     });
     connect(m_analyses, &AnalysisControls::errorOccurred, this, error);
+    connect(m_analyses, &AnalysisControls::resultReady, m_notice, &NotificationBar::showFile);
     connect(m_analyses, &AnalysisControls::messageLogged, m_log, &LogConsole::appendMessage);
     connect(m_analyses, &AnalysisControls::statusMessage, this,
             [this](const QString& text, int timeoutMs) {
@@ -289,6 +304,50 @@ void MainWindow::connectNotifications() {
                     statusBar()->showMessage(text, timeoutMs);
                 }
             });
+}
+
+void MainWindow::exportShownRun() {
+    const qint64 runId = m_hub->activeRun();
+    if (runId == 0) {
+        m_notice->showError(tr("Open a run first: an export writes a run's last checkpoint."));
+        return;
+    }
+    const QString onnx = tr("ONNX with QDQ pairs (*.onnx)");
+    const QString encodings = tr("Encodings JSON (*.json)");
+    QString filter = tr("Quantized safetensors (*.safetensors)");
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export run %1").arg(runId),
+        QDir::home().filePath(QStringLiteral("run-%1.safetensors").arg(runId)),
+        QStringList{filter, encodings, onnx}.join(QStringLiteral(";;")), &filter);
+    if (path.isEmpty()) {
+        return;
+    }
+    const QString format = filter == onnx || path.endsWith(QLatin1String(".onnx"))
+                               ? QStringLiteral("onnx")
+                           : filter == encodings || path.endsWith(QLatin1String(".json"))
+                               ? QStringLiteral("encodings")
+                               : QStringLiteral("safetensors");
+    m_analyses->exportRun(runId, format, path);
+}
+
+void MainWindow::reportRuns() {
+    QVector<qint64> runs = m_browser->selectedRunIds();
+    if (runs.isEmpty() && m_hub->activeRun() != 0) {
+        runs = {m_hub->activeRun()};
+    }
+    if (runs.isEmpty()) {
+        m_notice->showError(tr("Select runs in the run browser, or open one, to report on."));
+        return;
+    }
+    const QString html = tr("Self-contained HTML (*.html)");
+    QString filter = html;
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Write report"),
+        QDir::home().filePath(QStringLiteral("run-%1-report.html").arg(runs.first())),
+        QStringList{html, tr("PDF (*.pdf)")}.join(QStringLiteral(";;")), &filter);
+    if (!path.isEmpty()) {
+        m_analyses->writeReport(runs, path);
+    }
 }
 
 void MainWindow::showCompare() {

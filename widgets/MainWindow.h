@@ -66,6 +66,11 @@ public Q_SLOTS:
     void showAbout();
     /// Shows the comparison window (Compare in the run browser does this too).
     void showCompare();
+    /// Asks where to export the shown run (the file type picks the format) and exports it.
+    void exportShownRun();
+    /// Asks where to write the report of the runs selected in the run browser (or the shown
+    /// run) and writes it.
+    void reportRuns();
 
 protected:
     void closeEvent(QCloseEvent* event) override;

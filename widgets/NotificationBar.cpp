@@ -1,10 +1,12 @@
 #include "widgets/NotificationBar.h"
 
+#include <QDesktopServices>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPainter>
 #include <QStyle>
 #include <QToolButton>
+#include <QUrl>
 
 namespace qs::ui {
 namespace {
@@ -30,7 +32,11 @@ Colors colorsFor(NotificationBar::Kind kind) {
 }  // namespace
 
 NotificationBar::NotificationBar(QWidget* parent)
-    : QWidget(parent), m_icon(new QLabel), m_text(new QLabel), m_close(new QToolButton) {
+    : QWidget(parent),
+      m_icon(new QLabel),
+      m_text(new QLabel),
+      m_open(new QToolButton),
+      m_close(new QToolButton) {
     setObjectName(QStringLiteral("NotificationBar"));
     m_text->setObjectName(QStringLiteral("notificationText"));
     m_text->setWordWrap(true);
@@ -45,8 +51,15 @@ NotificationBar::NotificationBar(QWidget* parent)
     layout->setSpacing(8);
     layout->addWidget(m_icon, 0, Qt::AlignTop);
     layout->addWidget(m_text, 1);
+    m_open->setObjectName(QStringLiteral("notificationOpen"));
+    m_open->setText(tr("Open"));
+    m_open->setToolTip(tr("Open the file with the desktop's application for it"));
+    m_open->hide();
+    layout->addWidget(m_open, 0, Qt::AlignTop);
     layout->addWidget(m_close, 0, Qt::AlignTop);
     connect(m_close, &QToolButton::clicked, this, &NotificationBar::dismiss);
+    connect(m_open, &QToolButton::clicked, this,
+            [this] { QDesktopServices::openUrl(QUrl::fromLocalFile(m_path)); });
     hide();
 }
 
@@ -54,7 +67,15 @@ QString NotificationBar::text() const {
     return m_text->text();
 }
 
+void NotificationBar::showFile(const QString& text, const QString& path) {
+    showMessage(Info, text);
+    m_path = path;
+    m_open->show();
+}
+
 void NotificationBar::showMessage(Kind kind, const QString& text) {
+    m_path.clear();
+    m_open->hide();
     m_repeats = (text == m_lastText && isVisible()) ? m_repeats + 1 : 1;
     m_lastText = text;
     m_kind = kind;
@@ -73,6 +94,8 @@ void NotificationBar::showMessage(Kind kind, const QString& text) {
 
 void NotificationBar::dismiss() {
     m_repeats = 0;
+    m_path.clear();
+    m_open->hide();
     m_lastText.clear();
     hide();
 }

@@ -23,6 +23,9 @@ public:
 public Q_SLOTS:
     void showMessage(qs::ui::NotificationBar::Kind kind, const QString& text);
     void showError(const QString& text) { showMessage(Error, text); }
+    /// An Info message about a file the app wrote, with an "Open" button that opens it in the
+    /// desktop's application for its type.
+    void showFile(const QString& text, const QString& path);
     void dismiss();
 
 protected:
@@ -31,7 +34,9 @@ protected:
 private:
     QLabel* m_icon;
     QLabel* m_text;
+    QToolButton* m_open;
     QToolButton* m_close;
+    QString m_path;
     Kind m_kind = Info;
     QString m_lastText;
     int m_repeats = 0;

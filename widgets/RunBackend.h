@@ -130,6 +130,19 @@ public:
     /// Asks the running analysis to stop; a landscape keeps what it computed (resumable).
     virtual void cancelAnalysis() = 0;
 
+    // --- what users take away ---
+    /// Exports the run's last checkpoint as `format` ("safetensors": packed integer codes and
+    /// step sizes; "encodings": AIMET-style JSON; "onnx": QDQ graph) to `path` on the analysis
+    /// worker, and records the file with the run (kind, path, SHA-256). Returns false with
+    /// *error set when it cannot start; otherwise analysisProgress, then exported or
+    /// analysisFailed.
+    virtual bool exportRun(qint64 runId, const QString& format, const QString& path,
+                           QString* error) = 0;
+    /// Writes a report of one run, or a comparison of several, as self-contained HTML or PDF
+    /// (by the extension of `path`). Reads only the store; returns false with *error set.
+    virtual bool writeReport(const QVector<qint64>& runIds, const QString& path,
+                             QString* error) = 0;
+
     /// Library versions for the About dialog: "Qt", "LibTorch", "SQLite", "Quantscape" (the
     /// dialog adds VTK itself: the views, not the engine, link it).
     virtual QMap<QString, QString> versions() const = 0;
@@ -158,6 +171,9 @@ Q_SIGNALS:
     void landscapeFinished(const qs::ui::LandscapeSurface& surface);
     /// A Hessian analysis ended and was recorded.
     void hessianAnalyzed(const qs::ui::HessianSummary& summary);
+    /// An export finished and was recorded with the run: the file, its size and SHA-256.
+    void exported(qint64 runId, const QString& format, const QString& path, qint64 bytes,
+                  const QString& sha256);
     /// The set of runs in the store changed (a run started, ended, was renamed or deleted).
     void runsChanged();
 };

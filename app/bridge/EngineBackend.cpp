@@ -1,8 +1,10 @@
 #include "app/bridge/EngineBackend.h"
 
 #include "app/bridge/ViewConvert.h"
+#include "app/report/Report.h"
 #include "engine/analysis/MixedPrecision.h"
 #include "engine/analysis/Sharpness.h"
+#include "engine/export/Export.h"
 #include "engine/session/ModelInfo.h"
 #include "engine/session/Presets.h"
 #include "engine/session/RunSpec.h"
@@ -427,6 +429,57 @@ void EngineBackend::postFailure(qint64 runId, const QString& message) {
             Q_EMIT analysisFailed(runId, message);
         },
         Qt::QueuedConnection);
+}
+
+bool EngineBackend::exportRun(qint64 runId, const QString& format, const QString& path,
+                              QString* error) {
+    if (!exporting::exportFormatKnown(format.toStdString())) {
+        setError(error, QStringLiteral("unknown export format '%1'").arg(format));
+        return false;
+    }
+    const std::string checkpoint = analysisCheckpoint(runId, QStringLiteral("export"), error);
+    if (checkpoint.empty()) {
+        return false;
+    }
+    const std::string fmt = format.toStdString();
+    const std::string out = path.toStdString();
+    startAnalysis(runId, [this, runId, checkpoint, fmt, out] {
+        try {
+            progressPoster(runId)("exporting " + fmt, 0.0);
+            const auto store = store::RunStore::open(m_storePath.toStdString());
+            const exporting::ExportSummary s =
+                exporting::exportRun(*store, runId, checkpoint, fmt, out);
+            const QString file = QString::fromStdString(s.path);
+            const QString sha = QString::fromStdString(s.sha256);
+            const QString kind = QString::fromStdString(s.format);
+            const qint64 bytes = s.bytes;
+            QMetaObject::invokeMethod(
+                this,
+                [this, runId, kind, file, bytes, sha] {
+                    endAnalysis();
+                    Q_EMIT exported(runId, kind, file, bytes, sha);
+                },
+                Qt::QueuedConnection);
+        } catch (const std::exception& e) {
+            postFailure(runId, QStringLiteral("Export of run %1: %2").arg(runId).arg(what(e)));
+        }
+    });
+    return true;
+}
+
+bool EngineBackend::writeReport(const QVector<qint64>& runIds, const QString& path,
+                                QString* error) {
+    report::ReportOptions options;
+    options.runs.assign(runIds.begin(), runIds.end());
+    options.dbPath = m_storePath.toStdString();
+    options.outPath = path.toStdString();
+    try {
+        report::writeReport(options);
+    } catch (const std::exception& e) {
+        setError(error, what(e));
+        return false;
+    }
+    return true;
 }
 
 bool EngineBackend::measureSharpness(qint64 runId, QString* error) {

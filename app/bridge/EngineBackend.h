@@ -84,6 +84,9 @@ public:
     QJsonObject allocationSpec(qint64 hessianId, const QMap<QString, int>& bits,
                                QString* error) const override;
     void cancelAnalysis() override { m_analysisCancel = true; }
+    bool exportRun(qint64 runId, const QString& format, const QString& path,
+                   QString* error) override;
+    bool writeReport(const QVector<qint64>& runIds, const QString& path, QString* error) override;
 
 private:
     void onRunFinished(const ui::RunEnd& end);

@@ -34,11 +34,7 @@ int cmdExport(Args& args) {
     if ((runId > 0) == !checkpoint.empty()) {
         throw UsageError("export needs --run RUN_ID or --checkpoint FILE (one of them)");
     }
-    bool known = false;
-    for (const std::string& f : exporting::exportFormats()) {
-        known = known || f == format;
-    }
-    if (!known) {
+    if (!exporting::exportFormatKnown(format)) {
         throw UsageError("export: --format safetensors, encodings or onnx (got " +
                          (format.empty() ? std::string("none") : format) + ")");
     }

@@ -14,6 +14,15 @@ std::vector<std::string> exportFormats() {
     return {"safetensors", "encodings", "onnx"};
 }
 
+bool exportFormatKnown(const std::string& format) {
+    for (const std::string& f : exportFormats()) {
+        if (f == format) {
+            return true;
+        }
+    }
+    return false;
+}
+
 ExportSummary exportCheckpoint(const std::string& checkpoint, const std::string& format,
                                const std::string& outPath) {
     if (format == "safetensors") {

@@ -26,6 +26,7 @@ struct ExportSummary {
 
 /// The formats exportCheckpoint knows: safetensors, encodings, onnx.
 std::vector<std::string> exportFormats();
+bool exportFormatKnown(const std::string& format);
 
 /// Exports a checkpoint in `format`. Throws std::invalid_argument for an unknown format and
 /// std::runtime_error naming the file for anything else.

@@ -10,6 +10,7 @@
 #include "support/TinySpecJson.h"
 #include "support/TinyText.h"
 #include "visualization/TrainingCurvesPlot.h"
+#include "widgets/AnalysisControls.h"
 #include "widgets/Dashboard.h"
 #include "widgets/JobControls.h"
 #include "widgets/LandscapePanel.h"
@@ -29,6 +30,7 @@
 #include <QDoubleSpinBox>
 #include <QImage>
 #include <QJsonObject>
+#include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QPushButton>
@@ -41,6 +43,7 @@
 #include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QToolButton>
 #include <QtTest>
 
 #include <memory>
@@ -102,6 +105,7 @@ private Q_SLOTS:
     void runBrowserListsSortsAndFiltersARealStore();
     void landscapeAndAllocationFromTheWindow();
     void bertRunFromTheWindow();
+    void exportAndReportFromTheWindow();
 
 private:
     QJsonObject tinySpec(const QString& name, int epochs = 2) const;
@@ -617,6 +621,55 @@ void TestGuiWithEngine::bertRunFromTheWindow() {
                                             QStringLiteral("-engine-bert-run.png"));
     QVERIFY(window.grab().toImage().save(path));
     QVERIFY(distinctColours(QImage(path)) > 50);
+}
+
+// Export and Report on a finished run: the export runs on the analysis worker and is recorded
+// with the run; the notification names the file and offers to open it; the report lists the
+// export's checksum.
+void TestGuiWithEngine::exportAndReportFromTheWindow() {
+    app::EngineBackend backend(m_store, m_out);
+    MainWindow window(&backend);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    qint64 id = 0;
+    for (const ui::RunSummary& r : backend.listRuns()) {
+        if (r.status == QLatin1String("finished") && r.method == QLatin1String("lsq")) {
+            id = r.id;
+            break;
+        }
+    }
+    if (id == 0) {
+        id = runToTheEnd(backend, window, QStringLiteral("gui export"));
+    }
+    QVERIFY(id > 0);
+    const QString onnx = m_tmp.filePath(QStringLiteral("gui-export.onnx"));
+    QVERIFY(window.analysisControls()->exportRun(id, QStringLiteral("onnx"), onnx));
+    auto* notice = window.findChild<QLabel*>(QStringLiteral("notificationText"));
+    auto* open = window.findChild<QToolButton*>(QStringLiteral("notificationOpen"));
+    QVERIFY(notice && open);
+    QTRY_VERIFY_WITH_TIMEOUT(notice->text().contains(QStringLiteral("exported as onnx")), 60000);
+    QVERIFY2(notice->text().contains(onnx), qPrintable(notice->text()));
+    QVERIFY(open->isVisible());
+    QVERIFY(QFile::exists(onnx));
+    QVERIFY(!backend.isAnalysing());
+
+    const QString html = m_tmp.filePath(QStringLiteral("gui-report.html"));
+    QVERIFY(window.analysisControls()->writeReport({id}, html));
+    QVERIFY2(notice->text().contains(QStringLiteral("Report of run %1 written").arg(id)),
+             qPrintable(notice->text()));
+    QFile f(html);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(f.readAll());
+    const auto store = store::RunStore::open(m_store.toStdString());
+    const auto artifacts = store->artifacts(id);
+    QVERIFY(!artifacts.empty());
+    QVERIFY(text.contains(QString::fromStdString(artifacts.back().sha256)));
+
+    // A report the backend cannot write is an error in the strip, not a crash.
+    QVERIFY(!window.analysisControls()->writeReport({id}, m_tmp.filePath(QStringLiteral("x.doc"))));
+    QVERIFY2(notice->text().contains(QStringLiteral("Cannot write the report")),
+             qPrintable(notice->text()));
+    QVERIFY(!open->isVisible());
 }
 
 QTEST_MAIN(TestGuiWithEngine)

@@ -1208,6 +1208,40 @@ QVector<LandscapeSurface> FakeBackend::landscapes(qint64 runId) const {
     return out;
 }
 
+bool FakeBackend::exportRun(qint64 runId, const QString& format, const QString& path,
+                            QString* error) {
+    if (!m_runs.contains(runId)) {
+        *error = QStringLiteral("no run with id %1 in %2").arg(runId).arg(storePath());
+        return false;
+    }
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write("fake export") != 11) {
+        *error = QStringLiteral("%1: cannot write").arg(path);
+        return false;
+    }
+    file.close();
+    m_analysisRun = runId;
+    QTimer::singleShot(0, this, [this, runId, format, path] {
+        m_analysisRun = 0;
+        Q_EMIT exported(runId, format, path, 11, QString(64, QLatin1Char('0')));
+    });
+    return true;
+}
+
+bool FakeBackend::writeReport(const QVector<qint64>& runIds, const QString& path, QString* error) {
+    QFile file(path);
+    if (runIds.isEmpty() || !file.open(QIODevice::WriteOnly)) {
+        *error = QStringLiteral("%1: cannot write the report").arg(path);
+        return false;
+    }
+    QStringList ids;
+    for (qint64 id : runIds) {
+        ids << QString::number(id);
+    }
+    file.write(QStringLiteral("<html>runs %1</html>").arg(ids.join(QLatin1Char(','))).toUtf8());
+    return true;
+}
+
 void FakeBackend::cancelAnalysis() {
     if (m_landscapeJob != 0) {
         m_landscapeTimer->stop();

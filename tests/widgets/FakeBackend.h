@@ -64,6 +64,11 @@ public:
     QJsonObject allocationSpec(qint64 hessianId, const QMap<QString, int>& bits,
                                QString* error) const override;
     void cancelAnalysis() override;
+    /// Writes a few bytes to `path` and answers `exported` from the event loop.
+    bool exportRun(qint64 runId, const QString& format, const QString& path,
+                   QString* error) override;
+    /// Writes a one-line HTML naming the runs (the real reports are tested in tests/app/report).
+    bool writeReport(const QVector<qint64>& runIds, const QString& path, QString* error) override;
 
     // --- test helpers ---
     /// The complete default spec (the "smoke" preset).
