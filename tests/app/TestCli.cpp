@@ -172,7 +172,10 @@ void TestCli::usageAndExitCodes_data() {
         << QStringLiteral(
                "quantscape-cli: invalid spec: preset: unknown preset \"nope\" (known: smoke, "
                "demo-float, demo-lsq-w4a4, ptq-w4a4, ptq-w3a3, ptq-w2a2, lsq-w4a4, lsq-w3a3, "
-               "lsq-w2a2, squat-w4a4, squat-w3a3, squat-w2a2, nt-w4a4, nt-w3a3, nt-w2a2)\n");
+               "lsq-w2a2, squat-w4a4, squat-w3a3, squat-w2a2, nt-w4a4, nt-w3a3, nt-w2a2, "
+               "bert-spam-float, bert-spam-lsq-w4a8, bert-spam-squat-w4a8, bert-spam-nt-w4a8, "
+               "bert-spam-lsq-w2a8, bert-spam-squat-w2a8, bert-spam-nt-w2a8, "
+               "glue-squat-w4a8)\n");
     QTest::newRow("sharpness of nothing") << QStringList{"sharpness"} << 2 << false
                                           << QStringLiteral(
                                                  "quantscape-cli: sharpness: give exactly one of "

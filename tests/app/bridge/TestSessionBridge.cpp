@@ -259,7 +259,7 @@ private Q_SLOTS:
             {1, {session::StepMetrics{10, 1, {{"lr", 0.1}, {"train/loss", 2.0}}}, progress(10)}});
         bridge.onEvents({1, {progress(20), session::Finished{1, "cancelled", "", {}, ""}}});
         bridge.onEvents({2, {session::StepMetrics{5, 1, {{"train/loss", 3.0}}}, progress(5)}});
-        bridge.onEvents({2, {session::EpochEval{1, 8, 0.7, 0.25}}});
+        bridge.onEvents({2, {session::EpochEval{1, 8, 0.7, 0.25, {}}}});
         QTRY_COMPARE_WITH_TIMEOUT(order.size(), 5, 5000);
         QCOMPARE(order, (QStringList{"metrics 1 x2", "progress 1 step 20", "end 1 cancelled",
                                      "metrics 2 x4", "progress 2 step 5"}));
@@ -268,7 +268,7 @@ private Q_SLOTS:
     void epochEvalBecomesEvalPoints() {
         app::SessionBridge bridge;
         QSignalSpy spy(&bridge, &app::SessionBridge::metricsAppended);
-        bridge.onEvents({3, {session::EpochEval{2, 16, 0.75, 0.625}}});
+        bridge.onEvents({3, {session::EpochEval{2, 16, 0.75, 0.625, {}}}});
         QTRY_COMPARE_WITH_TIMEOUT(spy.count(), 1, 5000);
         const auto points = spy.at(0).at(1).value<QVector<ui::MetricPoint>>();
         QCOMPARE(spy.at(0).at(0).toLongLong(), qint64(3));
