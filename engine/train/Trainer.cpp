@@ -33,10 +33,6 @@ constexpr const char* kCheckpointFormat = "quantscape-checkpoint-1";
 constexpr const char* kVocabularyKey = "vocabulary";
 constexpr double kPi = 3.14159265358979323846;
 
-bool isQuantizerTensor(const std::string& name) {
-    return isQuantizerParameter(name);
-}
-
 /// Learning rate at a fractional epoch position.
 double learningRate(const session::OptimSpec& o, int epoch, double epochProgress) {
     const double t = epoch + epochProgress;
@@ -79,7 +75,7 @@ std::vector<torch::optim::OptimizerParamGroup> parameterGroups(const RunSpec& sp
     }
     std::map<double, std::vector<torch::Tensor>> byDecay;
     for (const auto& item : model.named_parameters()) {
-        if (isQuantizerTensor(item.key())) {
+        if (isQuantizerParameter(item.key())) {
             continue;  // step sizes have their own optimizer (SQuAT steps them separately)
         }
         auto it = decayOfWeight.find(item.key());
@@ -201,8 +197,8 @@ void restoreOptimizer(const Optimizers& opts, models::NetworkImpl& model,
     };
     for (const auto& item : model.named_parameters()) {
         const std::string prefix = "optimizer/" + item.key() + "/";
-        auto& state = isQuantizerTensor(item.key()) && opts.steps ? opts.steps->state()
-                                                                  : opts.weights->state();
+        auto& state = isQuantizerParameter(item.key()) && opts.steps ? opts.steps->state()
+                                                                     : opts.weights->state();
         if (sgd) {
             torch::Tensor buf = need(prefix + "momentum_buffer", item.value());
             if (buf.defined()) {
@@ -713,7 +709,7 @@ std::vector<std::string> loadBertFolderInto(models::NetworkImpl& model, const st
     }
     torch::NoGradGuard noGrad;
     for (auto& item : model.named_parameters()) {
-        if (isQuantizerTensor(item.key())) {
+        if (isQuantizerParameter(item.key())) {
             continue;
         }
         auto it = source.find(item.key());
@@ -757,7 +753,7 @@ void loadModelWeights(models::NetworkImpl& model, const std::string& path) {
     for (const auto& item : file.tensors) {
         // Quantizer tensors of layers that are float in this run, and optimizer state, are
         // legitimately left over; any other tensor means another architecture.
-        if (!expected.count(item.first) && !isQuantizerTensor(item.first) &&
+        if (!expected.count(item.first) && !isQuantizerParameter(item.first) &&
             item.first.rfind("optimizer/", 0) != 0) {
             throw std::runtime_error(path + ": tensor '" + item.first + "' has no place in this " +
                                      "model (is this a checkpoint " + "of the same architecture?)");
@@ -766,7 +762,7 @@ void loadModelWeights(models::NetworkImpl& model, const std::string& path) {
     for (const auto& [name, target] : targets) {
         auto it = file.tensors.find(name);
         if (it == file.tensors.end()) {
-            if (isQuantizerTensor(name)) {
+            if (isQuantizerParameter(name)) {
                 continue;  // a float checkpoint: this quantizer initialises from data
             }
             throw std::runtime_error(path + ": tensor '" + name + "' is missing (is this a " +
@@ -895,7 +891,7 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
         // The step sizes proper (not noise tempering's log-parameterised kappa): kept positive.
         std::vector<torch::Tensor> stepSizes;
         for (const auto& item : model->named_parameters()) {
-            if (isQuantizerTensor(item.key()) && item.key().size() > 10 &&
+            if (isQuantizerParameter(item.key()) && item.key().size() > 10 &&
                 item.key().compare(item.key().size() - 10, 10, ".step_size") == 0) {
                 stepSizes.push_back(item.value());
             }

@@ -44,13 +44,10 @@ int timing(const std::string& work, const std::string& t, const std::string& flo
     const Row fp = train(applyOverrides(preset("bert-spam-float"), floatOverrides), work);
     std::printf(
         "BERT (4 layers, hidden 256) on SpamAssassin, 128 tokens, batch 32: time per "
-        "training step, 20 steps per method; %s
-        ",
+        "training step, 20 steps per method; %s\n",
         t.c_str());
-    std::printf("%-6s %-6s %9s %9s
-", "bits", "method", "step ms", "vs lsq");
-    std::printf("%-6s %-6s %9.1f %9s
-", "float", "fp", fp.stepMs, "-");
+    std::printf("%-6s %-6s %9s %9s\n", "bits", "method", "step ms", "vs lsq");
+    std::printf("%-6s %-6s %9.1f %9s\n", "float", "fp", fp.stepMs, "-");
     for (int bits : {4, 2}) {
         std::map<std::string, double> ms;
         for (const char* method : {"lsq", "squat", "nt"}) {
