@@ -452,13 +452,15 @@ bool calibrate(const RunSpec& spec, models::NetworkImpl& model, const data::Tens
     return true;
 }
 
-/// Projects step sizes back to s >= 1e-8 after an update: an optimizer step larger than s (AdamW
-/// moves every parameter by about its learning rate, whatever its scale) would otherwise make s
-/// negative and the quantizer meaningless. A no-op while every s stays positive.
+/// Keeps step sizes positive after an update: AdamW moves every parameter by about its learning
+/// rate whatever its scale, so a rate meant for weights can carry a small s past zero. A negative
+/// s would still quantize signed data (the grid is mirrored) but zero every unsigned input, so
+/// the step is reflected to |s| (the size the update aimed at), at least 1e-8. A no-op while
+/// every s stays positive.
 void keepPositive(const std::vector<torch::Tensor>& stepSizes) {
     torch::NoGradGuard noGrad;
     for (const torch::Tensor& s : stepSizes) {
-        s.clamp_min_(1e-8);
+        s.abs_().clamp_min_(1e-8);
     }
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every benchmark and prints their tables (about 45 minutes on 2 cores).
+# Runs every benchmark and prints their tables (about 2.5 hours on 2 cores).
 # Usage: tests/benchmarks/run_all.sh [BUILD_DIR] [THREADS]   (THREADS default: all cores)
 set -euo pipefail
 build=${1:-build}
@@ -53,3 +53,8 @@ echo "### both parallel strategies vs PyTorch Python on the same directions (abo
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   /usr/bin/python3 tests/benchmarks/landscape_pytorch.py "$work/landscape/landscape_bench.safetensors"
 fi
+echo
+echo "### BERT on SpamAssassin: float from scratch, then lsq, squat, nt (and PTQ) at W4A8 and W2A8"
+echo "### (about 90 minutes on 2 cores), then the time per step of each method on 20 steps"
+"$bench/bench_bert" "$work/bert" "$threads"
+"$bench/bench_bert" "$work/bert-timing" "$threads" "$work/bert/checkpoints/run-1/last.safetensors" timing

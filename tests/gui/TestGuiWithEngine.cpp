@@ -610,6 +610,36 @@ void TestGuiWithEngine::bertRunFromTheWindow() {
                  .toString(),
              QString());
 
+    // The analyses work on a BERT run as on a ResNet: a landscape from the Landscape tab and a
+    // Hessian report (with BERT's layers and its allocation frontier) from the Sensitivity tab.
+    ui::LandscapePanel* landscape = window.dashboard()->landscapePanel();
+    window.dashboard()->tabs()->setCurrentIndex(Dashboard::LandscapeTab);
+    landscape->gridSpin()->setValue(5);
+    landscape->samplesSpin()->setValue(32);
+    QSignalSpy finished(&backend, &ui::RunBackend::landscapeFinished);
+    QSignalSpy failed(&backend, &ui::RunBackend::analysisFailed);
+    QVERIFY(landscape->computeButton()->isEnabled());
+    landscape->computeButton()->click();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 1, 120000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed[0][1].toString()));
+    QTRY_COMPARE(landscape->shownSurface().finishedCount(), 25);
+    ui::SensitivityPanel* sensitivity = window.dashboard()->sensitivityPanel();
+    window.dashboard()->tabs()->setCurrentIndex(Dashboard::SensitivityTab);
+    sensitivity->samplesSpin()->setValue(32);
+    sensitivity->traceSamplesSpin()->setValue(4);
+    QSignalSpy analyzed(&backend, &ui::RunBackend::hessianAnalyzed);
+    QTRY_VERIFY(sensitivity->analyseButton()->isEnabled());
+    sensitivity->analyseButton()->click();
+    QTRY_COMPARE_WITH_TIMEOUT(analyzed.count() + failed.count(), 1, 180000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed[0][1].toString()));
+    const auto report = analyzed[0][0].value<ui::HessianSummary>();
+    QCOMPARE(report.layers.size(), 15);
+    QTRY_COMPARE(sensitivity->shownReport(), report.id);
+    QVERIFY(sensitivity->frontier().points.size() >= 3);
+    settle();
+    const QImage sensitivityShot = window.grab().toImage();
+    window.dashboard()->tabs()->setCurrentIndex(Dashboard::CurvesTab);
+
     const QString dir =
         qEnvironmentVariableIsSet("QS_SCREENSHOT_DIR")
             ? qEnvironmentVariable("QS_SCREENSHOT_DIR")
@@ -620,6 +650,8 @@ void TestGuiWithEngine::bertRunFromTheWindow() {
     const QString path = QDir(dir).filePath(QGuiApplication::platformName() +
                                             QStringLiteral("-engine-bert-run.png"));
     QVERIFY(window.grab().toImage().save(path));
+    QVERIFY(sensitivityShot.save(QDir(dir).filePath(
+        QGuiApplication::platformName() + QStringLiteral("-engine-bert-sensitivity.png"))));
     QVERIFY(distinctColours(QImage(path)) > 50);
 }
 
