@@ -183,7 +183,8 @@ void TestMainWindow::menusAndToolbar() {
              (QStringList{"Load spec…", "Save spec…", "Quit"}));
     QCOMPARE(menuTexts(menuNamed(window, QStringLiteral("Run"))),
              (QStringList{"Run", "Pause", "Resume", "Cancel", "Add to queue", "Run queue", "Open",
-                          "Compare", "Measure sharpness"}));
+                          "Compare", "Measure sharpness", "Export quantized model…",
+                          "Write report…"}));
     const QStringList view = menuTexts(menuNamed(window, QStringLiteral("View")));
     for (const char* t : {"Run configuration", "Layers", "Runs", "Log", "Queue", "Reset layout"}) {
         QVERIFY2(view.contains(QString::fromUtf8(t)), t);
