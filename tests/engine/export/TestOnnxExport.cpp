@@ -8,6 +8,7 @@
 #include "engine/export/OnnxExport.h"
 #include "engine/session/RunSpec.h"
 #include "engine/session/Session.h"
+#include "support/TinyBertSpec.h"
 #include "support/TinyDataset.h"
 #include "support/TinyText.h"
 
@@ -116,32 +117,14 @@ RunSpec TestOnnxExport::tinyResNet(const std::string& name) const {
 }
 
 RunSpec TestOnnxExport::tinyBert(const std::string& name) const {
-    RunSpec s;
-    s.name = name;
-    s.model.arch = "bert";
-    s.model.bert.layers = 2;
-    s.model.bert.hidden = 32;
-    s.model.bert.heads = 2;
-    s.model.bert.intermediate = 64;
-    s.model.bert.maxPositions = 64;
-    s.model.bert.vocabSize = 200;
-    s.model.bert.dropout = 0.0;
-    s.data.dataset = "glue";
-    s.data.task = "SST-2";
-    s.data.path = m_glue;
-    s.data.maxLength = 24;
-    s.data.vocabMinFrequency = 1;
-    s.data.batchSize = 16;
+    RunSpec s = qs::test::tinyBertSpec(m_glue, name);
     s.data.evalBatchSize = 32;
     s.method.name = "lsq";
     s.quant.weightBits = 2;
     s.quant.actBits = 8;  // the attention matmuls follow act_bits
     s.quant.groupRows = 8;
-    s.optim.optimizer = "adamw";
     s.optim.lr = 1e-3;
     s.optim.epochs = 1;
-    s.seed = 7;
-    s.threads = 1;
     return s;
 }
 

@@ -10,6 +10,7 @@
 #include "engine/session/RunSpec.h"
 #include "engine/session/Session.h"
 #include "support/TestFiles.h"
+#include "support/TinyBertSpec.h"
 #include "support/TinyDataset.h"
 #include "support/TinyText.h"
 
@@ -106,31 +107,14 @@ void TestQuantizedExport::initTestCase() {
         QVERIFY2(!m_checkpoints[name].empty(), name);
     }
 
-    RunSpec bert;
-    bert.name = "bert";
-    bert.model.arch = "bert";
-    bert.model.bert.layers = 2;
-    bert.model.bert.hidden = 32;
-    bert.model.bert.heads = 2;
-    bert.model.bert.intermediate = 64;
-    bert.model.bert.maxPositions = 32;
-    bert.model.bert.vocabSize = 200;
-    bert.data.dataset = "glue";
-    bert.data.task = "SST-2";
-    bert.data.path = glue;
-    bert.data.maxLength = 24;
-    bert.data.vocabMinFrequency = 1;
-    bert.data.batchSize = 16;
+    RunSpec bert = test::tinyBertSpec(glue, "bert");
     bert.method.name = "lsq";
     bert.quant.weightBits = 2;
     bert.quant.actBits = 8;
     bert.quant.groupRows = 8;
     bert.quant.embeddingBits = 4;
-    bert.optim.optimizer = "adamw";
     bert.optim.lr = 1e-3;
-    bert.optim.schedule = "linear";
     bert.optim.epochs = 1;
-    bert.threads = 1;
     m_checkpoints["bert W2A8 group-wise"] = train(bert);
     QVERIFY(!m_checkpoints["bert W2A8 group-wise"].empty());
 }

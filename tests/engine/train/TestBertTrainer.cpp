@@ -10,6 +10,7 @@
 #include "engine/session/RunSpec.h"
 #include "engine/session/Session.h"
 #include "engine/store/RunStore.h"
+#include "support/TinyBertSpec.h"
 #include "support/TinyText.h"
 
 #include <QTemporaryDir>
@@ -81,32 +82,8 @@ void TestBertTrainer::initTestCase() {
 }
 
 RunSpec TestBertTrainer::tinyBert(const std::string& name, const std::string& task) const {
-    RunSpec s;
-    s.name = name;
-    s.model.arch = "bert";
-    s.model.bert.layers = 2;
-    s.model.bert.hidden = 32;
-    s.model.bert.heads = 2;
-    s.model.bert.intermediate = 64;
-    s.model.bert.maxPositions = 64;
-    s.model.bert.vocabSize = 200;
-    s.model.bert.dropout = 0.0;
-    s.data.dataset = "glue";
+    RunSpec s = qs::test::tinyBertSpec(m_glue, name);
     s.data.task = task;
-    s.data.path = m_glue;
-    s.data.maxLength = 24;
-    s.data.vocabMinFrequency = 1;
-    s.data.batchSize = 16;
-    s.data.evalBatchSize = 64;
-    s.method.name = "fp";
-    s.optim.optimizer = "adamw";
-    s.optim.lr = 3e-3;
-    s.optim.weightDecay = 0.01;
-    s.optim.schedule = "linear";
-    s.optim.warmupEpochs = 0.5;
-    s.optim.epochs = 4;
-    s.seed = 7;
-    s.threads = 1;
     s.logEvery = 5;
     s.stateEvery = 10;
     return s;
