@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CLI = $(BUILD)/app/quantscape-cli
 
-.PHONY: setup configure build run demo test bench
+.PHONY: setup configure build run demo test bench sanitize
 
 setup:
 	bash packaging/setup.sh
@@ -32,3 +32,13 @@ test: build
 
 bench: build
 	bash tests/benchmarks/run_all.sh $(BUILD)
+
+# The test suite built with AddressSanitizer and UndefinedBehaviorSanitizer (CMake option
+# QS_SANITIZE) in its own folder. Leak detection is off: the uninstrumented Debian libraries
+# (Qt, LibTorch, VTK, OpenMP) keep allocations alive until exit, which LeakSanitizer reports.
+sanitize: setup
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQS_SANITIZE=ON \
+	  -DQS_BUILD_BENCHMARKS=OFF
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
