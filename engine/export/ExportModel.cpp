@@ -24,6 +24,20 @@ int64_t dimOf(const io::SafetensorsFile& file, const std::string& name, std::siz
 
 }  // namespace
 
+train::ModelShape storedShape(
+    const session::RunSpec& spec,
+    const std::function<int64_t(const std::string&, std::size_t)>& dimOf) {
+    train::ModelShape shape;
+    if (spec.isBert()) {
+        shape.vocabSize = dimOf("bert.embeddings.word_embeddings.weight", 0);
+        shape.numClasses = dimOf("classifier.weight", 0);
+    } else {
+        shape.inChannels = dimOf("conv1.weight", 1);
+        shape.numClasses = dimOf("fc.weight", 0);
+    }
+    return shape;
+}
+
 ExportModel loadExportModel(const std::string& checkpoint) {
     const analysis::CheckpointSpec cs = analysis::readCheckpointSpec(checkpoint, {});
     ExportModel out;
@@ -39,13 +53,9 @@ ExportModel loadExportModel(const std::string& checkpoint) {
         } catch (const io::FormatError& e) {
             throw std::runtime_error(std::string("cannot read checkpoint: ") + e.what());
         }
-        if (cs.spec.isBert()) {
-            shape.vocabSize = dimOf(file, "bert.embeddings.word_embeddings.weight", 0);
-            shape.numClasses = dimOf(file, "classifier.weight", 0);
-        } else {
-            shape.inChannels = dimOf(file, "conv1.weight", 1);
-            shape.numClasses = dimOf(file, "fc.weight", 0);
-        }
+        shape = storedShape(cs.spec, [&](const std::string& name, std::size_t dim) {
+            return dimOf(file, name, dim);
+        });
     }
     torch::manual_seed(0);  // the initial values are all overwritten; keep the build quiet
     out.model = train::buildModel(cs.spec, shape);

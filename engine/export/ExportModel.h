@@ -5,6 +5,9 @@
 
 #include "engine/models/Network.h"
 #include "engine/session/RunSpec.h"
+#include "engine/train/Trainer.h"
+
+#include <functional>
 
 #include <cstdint>
 #include <string>
@@ -20,6 +23,12 @@ struct ExportModel {
     int64_t inChannels = 0;  ///< images: channels of the input
     int64_t numClasses = 0;  ///< outputs (1: regression)
 };
+
+/// The model shape a stored model implies: input channels and classes of a ResNet (conv1, fc),
+/// vocabulary rows and classes of a BERT (word embedding, classifier), read through
+/// `dimOf(tensor name, dimension)`, which throws naming the file when it cannot answer.
+train::ModelShape storedShape(const session::RunSpec& spec,
+                              const std::function<int64_t(const std::string&, std::size_t)>& dimOf);
 
 /// Rebuilds and loads the checkpoint's model. The quantizers are those its spec configures,
 /// with the step sizes it stores; the model computes exactly what training evaluated (weights

@@ -312,15 +312,10 @@ ExportModel importQuantized(const std::string& path) {
     if (file.metadata.count("vocabulary")) {
         out.vocabulary = file.metadata.at("vocabulary");
     }
-    train::ModelShape shape;
-    if (out.spec.isBert()) {
-        shape.vocabSize =
-            exportedDim(file, quantization, "bert.embeddings.word_embeddings.weight", 0, path);
-        shape.numClasses = exportedDim(file, quantization, "classifier.weight", 0, path);
-    } else {
-        shape.inChannels = exportedDim(file, quantization, "conv1.weight", 1, path);
-        shape.numClasses = exportedDim(file, quantization, "fc.weight", 0, path);
-    }
+    const train::ModelShape shape =
+        storedShape(out.spec, [&](const std::string& name, std::size_t dim) {
+            return exportedDim(file, quantization, name, dim, path);
+        });
     torch::manual_seed(0);
     out.model = train::buildModel(out.spec, shape);
     out.inChannels = shape.inChannels;
