@@ -768,6 +768,9 @@ void RunConfigPanel::refreshLayerPlan() {
     keyObject.insert(
         QStringLiteral("dataset"),
         base.value(QStringLiteral("data")).toObject().value(QStringLiteral("dataset")));
+    // A GLUE task decides BERT's classifier rows (MNLI 3, STS-B 1).
+    keyObject.insert(QStringLiteral("task"),
+                     base.value(QStringLiteral("data")).toObject().value(QStringLiteral("task")));
     keyObject.insert(QStringLiteral("method"), base.value(QStringLiteral("method")));
     keyObject.insert(QStringLiteral("quant"), quant);
     const QString key = QString::fromUtf8(QJsonDocument(keyObject).toJson(QJsonDocument::Compact));
