@@ -5,15 +5,20 @@
 #include <nlohmann/json.hpp>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <functional>
 #include <iterator>
 #include <limits>
@@ -22,9 +27,9 @@
 namespace qs::store {
 namespace {
 
-// Long enough to ride out another process committing a large batch, short enough that a store
-// held by a stuck process is reported instead of hanging the caller.
-constexpr int kBusyTimeoutMs = 5000;
+// How long open waits for the write lock to mark interrupted runs before leaving that to a later
+// open: the window opens the store for every listing, on its GUI thread.
+constexpr int kMarkingTimeoutMs = 1000;
 
 // 'QSRS' in the header's application_id field: tells our files apart from other SQLite files.
 constexpr int kApplicationId = 0x51535253;
@@ -196,13 +201,56 @@ static_assert(migrationsAreContiguous(), "migrations must be numbered 1, 2, 3, .
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
 
-[[noreturn]] void throwSqlite(sqlite3* db, const std::string& path, const std::string& what) {
-    std::string message = path + ": " + what;
-    if (db != nullptr) {
-        message += ": ";
-        message += sqlite3_errmsg(db);
+// What the user reads instead of SQLite's terse "database is locked", "attempt to write a
+// readonly database" or "database or disk is full", after "<file>: <what failed>: ".
+constexpr const char* kBusyText =
+    "the run store is busy: another Quantscape instance or process has kept it locked for longer "
+    "than the busy timeout; try again when that one has finished writing";
+constexpr const char* kReadOnlyText =
+    "the run store is read-only: runs cannot be recorded (check the permissions of the file and "
+    "its folder, and whether its disk is mounted read-only)";
+constexpr const char* kFullText =
+    "the disk holding the run store is full, or the store reached its size limit: nothing of "
+    "this write was kept and what was recorded before is intact; free some space and try again";
+
+/// The last error on `db` as a StoreError. Busy, read-only and full stores are said in plain
+/// words with their own Kind (SQLite's message kept in brackets): a user can act on those.
+StoreError sqliteError(sqlite3* db, const std::string& path, const std::string& what) {
+    const std::string prefix = path + ": " + what;
+    if (db == nullptr) {
+        return StoreError(prefix);
     }
-    throw StoreError(message);
+    const int code = sqlite3_extended_errcode(db);
+    const int primary = code & 0xff;
+    const std::string detail = sqlite3_errmsg(db);
+    // The OS error is only meaningful for the codes that come from a failed system call.
+    const int osError =
+        primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN ? sqlite3_system_errno(db) : 0;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+        return StoreError(prefix + ": " + kBusyText + " (" + detail + ")", StoreError::Kind::Busy);
+    }
+    if (code == SQLITE_READONLY_DBMOVED) {
+        return StoreError(prefix + ": the run store file was moved or deleted while it was open; " +
+                          "open it again (" + detail + ")");
+    }
+    if (primary == SQLITE_READONLY || osError == EROFS || osError == EACCES || osError == EPERM) {
+        return StoreError(prefix + ": " + kReadOnlyText + " (" + detail + ")",
+                          StoreError::Kind::ReadOnly);
+    }
+    // A write that hits ENOSPC is SQLITE_FULL; a failed ftruncate, fsync or shm growth is an
+    // I/O error with the OS error kept.
+    if (primary == SQLITE_FULL || osError == ENOSPC || osError == EDQUOT) {
+        return StoreError(prefix + ": " + kFullText + " (" + detail + ")", StoreError::Kind::Full);
+    }
+    return StoreError(prefix + ": " + detail);
+}
+
+[[noreturn]] void throwSqlite(sqlite3* db, const std::string& path, const std::string& what) {
+    throw sqliteError(db, path, what);
+}
+
+StoreError readOnlyError(const std::string& path, const std::string& what) {
+    return StoreError(path + ": " + what + ": " + kReadOnlyText, StoreError::Kind::ReadOnly);
 }
 
 /// Holds the connection's own (recursive) mutex for one public call, so that a RunStore shared by
@@ -234,8 +282,20 @@ public:
     enum class Kind { Read, Write };
     Transaction(sqlite3* db, const std::string& path, Kind kind, std::string what)
         : m_db(db), m_path(path), m_what(std::move(what)) {
-        exec(m_db, m_path, kind == Kind::Write ? "BEGIN IMMEDIATE" : "BEGIN",
-             m_what + ": cannot begin a transaction");
+        // A store opened read-only refuses every write up front, in the same words SQLite's
+        // refusal would get, before any statement runs.
+        if (kind == Kind::Write && sqlite3_db_readonly(m_db, "main") == 1) {
+            throw readOnlyError(m_path, m_what);
+        }
+        if (sqlite3_exec(m_db, kind == Kind::Write ? "BEGIN IMMEDIATE" : "BEGIN", nullptr, nullptr,
+                         nullptr) != SQLITE_OK) {
+            // Waiting for the lock is where a busy store shows: its message says it all.
+            const int primary = sqlite3_extended_errcode(m_db) & 0xff;
+            throwSqlite(m_db, m_path,
+                        primary == SQLITE_BUSY || primary == SQLITE_LOCKED
+                            ? m_what
+                            : m_what + ": cannot begin a transaction");
+        }
     }
     ~Transaction() {
         // Some errors (disk full, I/O) already rolled back; a second ROLLBACK would only fail.
@@ -521,19 +581,20 @@ void markInterruptedRuns(sqlite3* db, const std::string& path) {
     tx.commit();
 }
 
-void enableWal(sqlite3* db, const std::string& path) {
+void enableWal(sqlite3* db, const std::string& path, int busyTimeoutMs) {
     // Switching a file to WAL takes an exclusive lock, and SQLite answers BUSY at once instead of
     // calling the busy handler when other processes are opening the same new file at that moment:
     // retry within the busy timeout ourselves.
     const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(busyTimeoutMs);
     for (;;) {
         sqlite3_stmt* stmt = nullptr;
         int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, nullptr);
         if (rc == SQLITE_OK) {
             rc = sqlite3_step(stmt);
         }
-        const std::string error = sqlite3_errmsg(db);
+        // Taken before finalize, which would reset the connection's error.
+        const StoreError error = sqliteError(db, path, "cannot set the journal mode");
         sqlite3_finalize(stmt);
         if (rc == SQLITE_ROW) {
             return;
@@ -541,13 +602,15 @@ void enableWal(sqlite3* db, const std::string& path) {
         const int primary = rc & 0xff;
         if ((primary != SQLITE_BUSY && primary != SQLITE_LOCKED) ||
             std::chrono::steady_clock::now() >= deadline) {
-            throw StoreError(path + ": cannot set the journal mode: " + error);
+            throw error;
         }
         sqlite3_sleep(5);
     }
 }
 
-void initialize(sqlite3* db, const std::string& path) {
+/// Reads the header and returns the schema version; refuses newer schemas and other
+/// applications' databases.
+int readHeader(sqlite3* db, const std::string& path) {
     // The first read parses the header: this is where a non-SQLite, truncated or locked file
     // is found. One snapshot, so a process migrating a new file meanwhile cannot make it look
     // like version 0 with tables (a foreign database).
@@ -568,11 +631,16 @@ void initialize(sqlite3* db, const std::string& path) {
         }
         tx.commit();
     }
+    return version;
+}
+
+void initialize(sqlite3* db, const std::string& path, const RunStoreOptions& options) {
+    const int version = readHeader(db, path);
 
     // WAL: readers (the GUI) never block the recorder, and a killed writer loses only its
     // uncommitted transaction. Some file systems cannot do WAL; the rollback journal that
     // remains is just as safe, only slower, so that is not an error.
-    enableWal(db, path);
+    enableWal(db, path, options.busyTimeoutMs);
     // NORMAL is durable against a killed process in WAL mode; only a power cut may lose the
     // last commits.
     exec(db, path, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL",
@@ -581,7 +649,100 @@ void initialize(sqlite3* db, const std::string& path) {
     if (version < kSchemaVersion) {
         migrate(db, path);
     }
-    markInterruptedRuns(db, path);
+    // Best effort: a store another process is writing must still open (a window browsing it),
+    // so a lock held past a short wait leaves the marking to a later open.
+    sqlite3_busy_timeout(db, std::min(options.busyTimeoutMs, kMarkingTimeoutMs));
+    try {
+        markInterruptedRuns(db, path);
+    } catch (const StoreError& e) {
+        if (e.kind() != StoreError::Kind::Busy) {
+            throw;
+        }
+    }
+    sqlite3_busy_timeout(db, options.busyTimeoutMs);
+    if (options.maxPageCount > 0) {
+        // After the migrations, which need their pages. SQLite never caps below the current size.
+        const std::string sql = "PRAGMA max_page_count = " + std::to_string(options.maxPageCount);
+        exec(db, path, sql.c_str(), "cannot set the page limit");
+    }
+}
+
+/// For a store opened read-only: only what reading needs. Nothing is written, so nothing is
+/// migrated and no run is marked interrupted; a store that would need either is refused.
+void initializeReadOnly(sqlite3* db, const std::string& path) {
+    const int version = readHeader(db, path);
+    if (version == 0) {
+        throw readOnlyError(path, "cannot create the run store");
+    }
+    if (version < kSchemaVersion) {
+        throw readOnlyError(path, "cannot upgrade its schema version " + std::to_string(version) +
+                                      " to this build's " + std::to_string(kSchemaVersion) +
+                                      ", which it needs to read it");
+    }
+    exec(db, path, "PRAGMA foreign_keys = ON", "cannot configure the connection");
+}
+
+/// 0 when this process may create and write files in `path`'s folder (SQLite puts the WAL, its
+/// index (-shm) and rollback journals there), else the errno saying why not. A read-only mount
+/// fails this for root too (EROFS).
+int folderWriteError(const std::string& path) {
+    std::filesystem::path folder = std::filesystem::path(path).parent_path();
+    if (folder.empty()) {
+        folder = ".";
+    }
+    return faccessat(AT_FDCWD, folder.c_str(), W_OK, AT_EACCESS) == 0 ? 0 : errno;
+}
+
+/// A file: URI that opens `path` as immutable (no locks, no WAL index), for a store nobody is
+/// writing (a writer would have made the index): the only way SQLite reads a WAL store in a
+/// folder where it cannot create the index file. A WAL left by a writer killed before the
+/// folder became read-only is not read.
+std::string immutableUri(const std::string& path) {
+    std::error_code ec;
+    const std::string absolute = std::filesystem::absolute(path, ec).string();
+    std::string uri = "file:";
+    for (const unsigned char c : ec ? path : absolute) {
+        if (std::isalnum(c) || std::strchr("/-._~", c) != nullptr) {
+            uri += static_cast<char>(c);
+        } else {
+            static const char* hex = "0123456789ABCDEF";
+            uri += '%';
+            uri += hex[c >> 4];
+            uri += hex[c & 15];
+        }
+    }
+    return uri + "?immutable=1";
+}
+
+/// False when a read-only connection cannot read the store because SQLite cannot create a WAL
+/// store's index file (-shm) here; any other failure is left for the header read to report.
+bool readableHere(sqlite3* db) {
+    const int rc =
+        sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    const int code = sqlite3_extended_errcode(db);
+    return rc == SQLITE_OK ||
+           !((code & 0xff) == SQLITE_CANTOPEN || code == SQLITE_READONLY_DIRECTORY ||
+             code == SQLITE_READONLY_CANTINIT || code == SQLITE_READONLY_CANTLOCK ||
+             code == SQLITE_READONLY_RECOVERY);
+}
+
+sqlite3* openConnection(const std::string& path, const std::string& name, int flags,
+                        int busyTimeoutMs) {
+    sqlite3* db = nullptr;
+    // FULLMUTEX gives the connection a mutex that ConnectionLock uses to serialize public calls.
+    const int rc = sqlite3_open_v2(name.c_str(), &db, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+        if (db == nullptr) {
+            throw StoreError(path + ": cannot open: " + sqlite3_errstr(rc));
+        }
+        sqlite3_extended_result_codes(db, 1);
+        const StoreError error = sqliteError(db, path, "cannot open");
+        sqlite3_close_v2(db);
+        throw error;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, busyTimeoutMs);
+    return db;
 }
 
 constexpr const char* kRunColumns =
@@ -621,25 +782,57 @@ RunStore::~RunStore() {
     sqlite3_close_v2(m_db);
 }
 
-std::unique_ptr<RunStore> RunStore::open(const std::string& path) {
+std::unique_ptr<RunStore> RunStore::open(const std::string& path, const RunStoreOptions& options) {
     if (path.empty()) {
         throw StoreError("run store: empty database path");
     }
     std::unique_ptr<RunStore> store(new RunStore(path));
-    // FULLMUTEX gives the connection a mutex that ConnectionLock uses to serialize public calls.
-    const int rc = sqlite3_open_v2(
-        path.c_str(), &store->m_db,
-        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-    if (rc != SQLITE_OK) {
-        if (store->m_db == nullptr) {
-            throw StoreError(path + ": cannot open: " + sqlite3_errstr(rc));
-        }
-        throwSqlite(store->m_db, path, "cannot open");
+    const auto present = [&](const char* suffix) {
+        struct stat info {};
+        return ::stat((path + suffix).c_str(), &info) == 0;
+    };
+    const auto writableFile = [&](const char* suffix) {
+        return !present(suffix) ||
+               faccessat(AT_FDCWD, (path + suffix).c_str(), W_OK, AT_EACCESS) == 0;
+    };
+    const bool exists = present("");
+    // Decided here rather than left to SQLite: it would open an unwritable file read-only
+    // without a word, and fail every read of a WAL store in an unwritable folder. The WAL and
+    // its index count too: SQLite writes through them.
+    const int folderError = folderWriteError(path);
+    bool writable =
+        folderError == 0 && writableFile("") && writableFile("-wal") && writableFile("-shm");
+    if (!exists && (folderError == EACCES || folderError == EPERM || folderError == EROFS)) {
+        throw readOnlyError(path, "cannot create the run store");
     }
-    sqlite3_extended_result_codes(store->m_db, 1);
-    sqlite3_busy_timeout(store->m_db, kBusyTimeoutMs);
+    std::string name = path;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;  // a missing folder: SQLite says so
+    if (exists && !writable) {
+        flags = SQLITE_OPEN_READONLY;
+        // No WAL and no index: nobody is writing the store. A read-only connection would create
+        // both (with the file's read-only mode, which would keep the store read-only after the
+        // file is made writable again); immutable reads it and leaves nothing behind.
+        if (!present("-wal") && !present("-shm")) {
+            name = immutableUri(path);
+            flags |= SQLITE_OPEN_URI;
+        }
+    }
+    store->m_db = openConnection(path, name, flags, options.busyTimeoutMs);
+    // SQLite falls back to read-only by itself where the check above saw no reason to.
+    writable = writable && sqlite3_db_readonly(store->m_db, "main") == 0;
+    store->m_readOnly = !writable;
+    if (!writable && !readableHere(store->m_db)) {
+        sqlite3_close_v2(store->m_db);
+        store->m_db = nullptr;
+        store->m_db = openConnection(path, immutableUri(path),
+                                     SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, options.busyTimeoutMs);
+    }
     ConnectionLock lock(store->m_db);
-    initialize(store->m_db, path);
+    if (writable) {
+        initialize(store->m_db, path, options);
+    } else {
+        initializeReadOnly(store->m_db, path);
+    }
     return store;
 }
 
@@ -1410,11 +1603,12 @@ std::string RunStore::integrityCheck() const {
         if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
             result = sqlite3_errmsg(m_db);
         } else {
-            const std::string message =
-                m_path + ": cannot check integrity: " +
-                (rc == SQLITE_ROW ? "unexpected result" : sqlite3_errmsg(m_db));
+            const StoreError error =
+                rc == SQLITE_ROW
+                    ? StoreError(m_path + ": cannot check integrity: unexpected result")
+                    : sqliteError(m_db, m_path, "cannot check integrity");
             sqlite3_finalize(stmt);
-            throw StoreError(message);
+            throw error;
         }
     }
     sqlite3_finalize(stmt);

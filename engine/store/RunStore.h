@@ -19,7 +19,29 @@ namespace qs::store {
 /// the database file and what went wrong.
 class StoreError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    /// What a caller can do about it: Busy may succeed when retried later; ReadOnly and Full
+    /// need the user (permissions, a read-only disk, free space). Other: anything else.
+    enum class Kind { Other, Busy, ReadOnly, Full };
+    explicit StoreError(const std::string& message, Kind kind = Kind::Other)
+        : std::runtime_error(message), m_kind(kind) {}
+    explicit StoreError(const char* message, Kind kind = Kind::Other)
+        : std::runtime_error(message), m_kind(kind) {}
+    Kind kind() const noexcept { return m_kind; }
+
+private:
+    Kind m_kind;
+};
+
+/// How RunStore::open treats the file.
+struct RunStoreOptions {
+    /// How long a call waits for the write lock another process (another Quantscape window, a
+    /// CLI run) holds before it fails with a StoreError of kind Busy. Long enough to ride out
+    /// another writer's largest batch or a first open's migration, short enough that a stuck
+    /// process is reported instead of hanging the caller.
+    int busyTimeoutMs = 10000;
+    /// Test hook: caps the file at this many pages (PRAGMA max_page_count) so that a test gets
+    /// SQLite's real "full" error without filling a disk. 0: no cap (SQLite's default).
+    int64_t maxPageCount = 0;
 };
 
 /// Status strings kept in runs.status.
@@ -152,6 +174,11 @@ struct ArtifactRow {
     std::string createdAt;
 };
 
+/// Several processes may use one store at once (WAL: readers never wait; writers take turns,
+/// each waiting up to RunStoreOptions::busyTimeoutMs for the lock). Every write is one
+/// transaction: when it fails (busy, read-only, disk full) nothing of it is kept and everything
+/// committed before stays intact.
+///
 /// Example:
 ///   auto store = qs::store::RunStore::open("/tmp/runs.sqlite");
 ///   int64_t id = store->createRun("demo", specJson, "{}");
@@ -162,7 +189,14 @@ public:
     /// Opens or creates the store, applies migrations, and marks runs whose owning process is
     /// gone (same host, pid not alive) and whose status is running/paused as "interrupted".
     /// Throws StoreError naming the file for a locked, corrupt or non-SQLite file.
-    static std::unique_ptr<RunStore> open(const std::string& path);
+    ///
+    /// A store this process cannot write (a read-only file or folder, a read-only disk) is
+    /// opened read-only for browsing when it already holds this build's schema: reads work, and
+    /// every write throws a StoreError of kind ReadOnly ("... is read-only: runs cannot be
+    /// recorded"). Nothing is migrated or marked interrupted then. A store that would have to
+    /// be created or upgraded there throws that error at once.
+    static std::unique_ptr<RunStore> open(const std::string& path,
+                                          const RunStoreOptions& options = {});
     ~RunStore();
     RunStore(const RunStore&) = delete;
     RunStore& operator=(const RunStore&) = delete;
@@ -170,6 +204,8 @@ public:
     static int currentSchemaVersion();
     int schemaVersion() const;
     const std::string& path() const { return m_path; }
+    /// True when open found the store read-only (see open): every write throws.
+    bool isReadOnly() const { return m_readOnly; }
 
     /// Creates a run with status "running", this host and this pid. Returns its id.
     int64_t createRun(const std::string& name, const std::string& specJson,
@@ -238,6 +274,7 @@ private:
     explicit RunStore(std::string path);
     std::string m_path;
     sqlite3* m_db = nullptr;
+    bool m_readOnly = false;
 };
 
 }  // namespace qs::store
