@@ -15,7 +15,7 @@ packages=(
   # had not finished after 2 minutes; with OpenBLAS a step takes about 1 s).
   libopenblas0-pthread
   qt6-base-dev libqt6opengl6-dev libqt6sql6-sqlite libqcustomplot-dev
-  libvtk9-dev mpi-default-dev libonnx-dev
+  libvtk9-dev mpi-default-dev libonnx-dev libgloo-dev
   # The ONNX exporter's tests run onnx.checker on what it writes (Debian's /usr/bin/python3).
   python3-onnx
   xvfb xauth

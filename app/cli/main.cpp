@@ -7,6 +7,7 @@
 #include "engine/io/Safetensors.h"
 #include "engine/session/Presets.h"
 #include "engine/session/Session.h"
+#include "engine/session/Worker.h"
 #include "engine/store/RunStore.h"
 
 #include <nlohmann/json.hpp>
@@ -35,10 +36,15 @@ constexpr const char* kUsage = R"(usage: quantscape-cli COMMAND [OPTIONS]
 
 Commands:
   train   --spec FILE | --preset NAME [--set KEY=VALUE ...] [--db PATH] [--out DIR]
-          [--threads N]             train a run; progress on stderr, result table on stdout
+          [--threads N] [--nproc N]  train a run; progress on stderr, result table on stdout;
+                                    --nproc N: data-parallel over N local processes (c10d)
   train   --resume RUN_ID [--db PATH] [--threads N]
-                                    continue an interrupted or cancelled run from its last
-                                    epoch checkpoint
+                                    continue an interrupted, failed or cancelled run from its
+                                    last epoch checkpoint (with its recorded process count)
+  train   (--spec FILE | --preset NAME ...) --rank 0 --world-size W --master-addr A
+          --master-port P           rank 0 of a launch across hosts: records the run
+  train   --rank R --world-size W --master-addr A --master-port P [--threads N]
+          [--connect-timeout S]     rank R > 0: takes the run from rank 0, records nothing
   demo    [--db PATH] [--out DIR] [--threads N]
                                     the headless demo: ResNet-20 float on Fashion-MNIST (3
                                     epochs), then LSQ W4A4 from that checkpoint (2 epochs)
@@ -186,9 +192,27 @@ int cmdTrain(cli::Args& args) {
     std::string specFile, presetName;
     std::vector<std::string> sets;
     long long resumeId = 0;
+    // Data-parallel: --nproc N local processes, or one rank of a launch across hosts.
+    long long nproc = 0, rank = -1, worldSize = 0;
+    session::DistributedLaunch launch;
+    bool portGiven = false;
+    double connectTimeout = 60.0;
     while (!args.done()) {
         const std::string a = args.next();
-        if (a == "--spec") {
+        if (a == "--nproc") {
+            nproc = args.integer(a);
+        } else if (a == "--rank") {
+            rank = args.integer(a);
+        } else if (a == "--world-size") {
+            worldSize = args.integer(a);
+        } else if (a == "--master-addr") {
+            launch.masterAddr = args.value(a);
+        } else if (a == "--master-port") {
+            launch.masterPort = int(args.integer(a));
+            portGiven = true;
+        } else if (a == "--connect-timeout") {
+            connectTimeout = double(args.integer(a));
+        } else if (a == "--spec") {
             specFile = args.value(a);
         } else if (a == "--preset") {
             presetName = args.value(a);
@@ -206,6 +230,48 @@ int cmdTrain(cli::Args& args) {
             throw UsageError("train: unknown option " + a);
         }
     }
+    if (nproc != 0 && (nproc < 1 || nproc > 1024)) {
+        throw UsageError("train: --nproc must be in [1, 1024]");
+    }
+    if (rank >= 0 || worldSize > 0) {
+        if (nproc != 0) {
+            throw UsageError(
+                "train: --nproc starts local processes; --rank/--world-size are "
+                "for a launch across hosts: use one or the other");
+        }
+        if (rank < 0 || worldSize < 1 || rank >= worldSize || !portGiven) {
+            throw UsageError(
+                "train: a launch across hosts needs --rank R --world-size W "
+                "--master-addr A --master-port P with 0 <= R < W");
+        }
+        if (launch.masterPort < 1 || launch.masterPort > 65535) {
+            throw UsageError("train: --master-port must be in [1, 65535]");
+        }
+    }
+    if (rank > 0) {
+        // A worker: the spec, the data recipe and the run store all stay with rank 0.
+        if (!specFile.empty() || !presetName.empty() || !sets.empty() || resumeId > 0) {
+            throw UsageError(
+                "train --rank R (R > 0) takes the run from rank 0: drop --spec, "
+                "--preset, --set and --resume");
+        }
+        session::WorkerOptions w;
+        w.rank = int(rank);
+        w.worldSize = int(worldSize);
+        w.masterAddr = launch.masterAddr;
+        w.masterPort = launch.masterPort;
+        w.threads = opts.threads >= 0 ? opts.threads : 0;
+        w.connectTimeoutS = connectTimeout;
+        const session::Finished f = session::runWorker(w, [&](const session::LogLine& line) {
+            std::cerr << "[rank " << rank << "] " << line.text << "\n";
+        });
+        if (f.status != "finished" && f.status != "cancelled") {
+            std::cerr << "error: " << f.error << "\n";
+            return 1;
+        }
+        return 0;
+    }
+    launch.startLocalWorkers = rank < 0;
     if (resumeId > 0) {
         if (!specFile.empty() || !presetName.empty() || !sets.empty()) {
             throw UsageError(
@@ -214,6 +280,7 @@ int cmdTrain(cli::Args& args) {
         }
         session::SessionOptions so{opts.dbPath, opts.outDir};
         so.threads = opts.threads;
+        so.distributed = launch;
         const auto record = store::RunStore::open(opts.dbPath)->run(resumeId);
         session::Finished f = runJob([&](session::Session& s) { s.resumeRun(resumeId, so); });
         const session::RunSpec spec = session::RunSpec::fromJson(record ? record->specJson : "{}");
@@ -228,6 +295,9 @@ int cmdTrain(cli::Args& args) {
     if (opts.threads >= 0) {
         sets.push_back("threads=" + std::to_string(opts.threads));
     }
+    if (nproc > 0 || worldSize > 0) {
+        sets.push_back("distributed.processes=" + std::to_string(nproc > 0 ? nproc : worldSize));
+    }
     spec = session::applyOverrides(spec, sets);
     if (spec.isQuantized() && spec.initCheckpoint.empty()) {
         std::cerr << "note: no init_checkpoint: the quantized model trains from random "
@@ -238,7 +308,9 @@ int cmdTrain(cli::Args& args) {
                                : fs::path(opts.dbPath).parent_path());
     int64_t runId = 0;
     session::Finished f = runJob([&](session::Session& s) {
-        runId = s.start(spec, {opts.dbPath, opts.outDir});
+        session::SessionOptions so{opts.dbPath, opts.outDir};
+        so.distributed = launch;
+        runId = s.start(spec, so);
         std::cerr << "run " << runId << " (" << spec.name << ") recorded in " << opts.dbPath
                   << "\n";
     });

@@ -153,6 +153,19 @@ bool QuantizerImpl::isInitialized() const {
     return initialized.item<float>() != 0.f;
 }
 
+namespace {
+thread_local InitializationHook t_initializationHook;
+}  // namespace
+
+InitializationHookGuard::InitializationHookGuard(InitializationHook hook)
+    : m_previous(std::move(t_initializationHook)) {
+    t_initializationHook = std::move(hook);
+}
+
+InitializationHookGuard::~InitializationHookGuard() {
+    t_initializationHook = std::move(m_previous);
+}
+
 void QuantizerImpl::initializeFrom(const torch::Tensor& x) {
     torch::NoGradGuard noGrad;
     const double denom = std::sqrt(m_range.qp);
@@ -165,7 +178,11 @@ void QuantizerImpl::initializeFrom(const torch::Tensor& x) {
         meanAbs = x.detach().abs().mean().reshape({1});
     }
     // A tensor of zeros (dead channel) would give s = 0 and a division by zero: keep s > 0.
-    step_size.copy_((2.0 * meanAbs / denom).clamp_min(1e-8));
+    torch::Tensor steps = (2.0 * meanAbs / denom).clamp_min(1e-8);
+    if (t_initializationHook) {
+        t_initializationHook(steps);
+    }
+    step_size.copy_(steps.reshape(step_size.sizes()));
     initialized.fill_(1.f);
 }
 

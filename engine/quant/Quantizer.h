@@ -7,6 +7,7 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <functional>
 #include <vector>
 
 namespace qs::quant {
@@ -52,6 +53,22 @@ struct QuantizerState {
     double zeroPoint = 0.0;
     double lastError = 0.0;  ///< mean squared quantization error of the last observed forward
     double clipRate = 0.0;   ///< fraction of elements clipped in the last observed forward
+};
+
+/// Called on the calling thread after every LSQ initialisation from data, with the new step
+/// sizes to adjust in place: data-parallel training averages them over its processes so every
+/// process starts from the global batch's value. Empty (the default): nothing happens.
+using InitializationHook = std::function<void(torch::Tensor& stepSize)>;
+/// Installs `hook` for this thread until the returned guard's destruction.
+class InitializationHookGuard {
+public:
+    explicit InitializationHookGuard(InitializationHook hook);
+    ~InitializationHookGuard();
+    InitializationHookGuard(const InitializationHookGuard&) = delete;
+    InitializationHookGuard& operator=(const InitializationHookGuard&) = delete;
+
+private:
+    InitializationHook m_previous;
 };
 
 /// LSQ quantizer: learned step size `step_size`, initialised from the first tensor it sees

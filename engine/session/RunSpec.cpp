@@ -274,6 +274,10 @@ json toJsonTree(const RunSpec& s) {
             {"samples", s.analysis.landscape.samples},
             {"mode", s.analysis.landscape.mode},
             {"seed", s.analysis.landscape.seed}}}}},
+        {"distributed",
+         {{"processes", s.distributed.processes},
+          {"timeout_s", s.distributed.timeoutS},
+          {"bucket_mb", s.distributed.bucketMb}}},
         {"init_checkpoint", s.initCheckpoint},
         {"seed", s.seed},
         {"threads", s.threads},
@@ -431,6 +435,13 @@ RunSpec fromJsonTree(const json& root) {
             c.finish();
         }
         o.finish();
+    }
+    if (const json* d = r.child("distributed")) {
+        ObjectReader c(*d, "distributed");
+        c.read("processes", s.distributed.processes);
+        c.read("timeout_s", s.distributed.timeoutS);
+        c.read("bucket_mb", s.distributed.bucketMb);
+        c.finish();
     }
     r.read("init_checkpoint", s.initCheckpoint);
     r.read("seed", s.seed);
@@ -696,6 +707,21 @@ void RunSpec::validate() const {
                      {"float", "dequantized", "quantize-after"});
     }
     requireRange("threads", threads, 0, 1024);
+    requireRange("distributed.processes", distributed.processes, 1, 1024);
+    if (!(distributed.timeoutS >= 1.0) || distributed.timeoutS > 86400.0) {
+        throw SpecError("distributed.timeout_s",
+                        "must be in [1, 86400] seconds (got " + show(distributed.timeoutS) + ")");
+    }
+    if (!(distributed.bucketMb > 0.0) || distributed.bucketMb > 4096.0) {
+        throw SpecError("distributed.bucket_mb",
+                        "must be in (0, 4096] (got " + show(distributed.bucketMb) + ")");
+    }
+    if (distributed.processes > 1 && data.batchSize < 2 * distributed.processes) {
+        throw SpecError("data.batch_size",
+                        "must be at least 2 per process with distributed.processes " +
+                            std::to_string(distributed.processes) + " (got " +
+                            std::to_string(data.batchSize) + ")");
+    }
     requireRange("log_every", logEvery, 1, 1000000);
     requireRange("state_every", stateEvery, 1, 1000000);
 }
@@ -724,6 +750,13 @@ RunSpec applyOverrides(const RunSpec& spec, const std::vector<std::string>& assi
         }
         const std::string key = a.substr(0, eq);
         const std::string text = a.substr(eq + 1);
+        // A spec is JSON, whose strings are UTF-8: a Latin-1 path or layer name from the shell
+        // would otherwise make the spec unwritable (toJson() throws json type_error 316).
+        try {
+            (void)json(a).dump();
+        } catch (const json::type_error&) {
+            throw SpecError(key, "override \"" + a + "\" is not valid UTF-8");
+        }
         json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
         if (value.is_discarded()) {
             value = text;  // a bare word: a string value

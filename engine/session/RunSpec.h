@@ -170,6 +170,14 @@ struct AnalysisSpec {
     LandscapeSnapshotSpec landscape;
 };
 
+/// Data-parallel training over torch's c10d (ProcessGroupGloo): `processes` workers each take an
+/// equal share of every batch; gradients are averaged. 1 = one process, no c10d.
+struct DistributedSpec {
+    int processes = 1;       ///< world size (local worker processes, or ranks across hosts)
+    double timeoutS = 60.0;  ///< a peer silent this long (or never joining) ends the run
+    double bucketMb = 25.0;  ///< gradient all-reduce bucket size, launched during backward
+};
+
 /// Version of the spec format this code writes and reads.
 inline constexpr int kRunSpecVersion = 1;
 
@@ -182,6 +190,7 @@ struct RunSpec {
     QuantSpec quant;
     OptimSpec optim;
     AnalysisSpec analysis;
+    DistributedSpec distributed;
     /// Warm start: a safetensors checkpoint, or "run:NAME" for the newest finished run of that
     /// name in the run store (resolved by Session::start).
     std::string initCheckpoint;

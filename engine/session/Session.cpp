@@ -244,7 +244,8 @@ void Session::launch(RunSpec spec, SessionOptions options, int64_t runId, bool r
             } else {
                 runDir = (fs::path(options.outDir) / ("run-" + spec.name)).string();
             }
-            train::TrainerContext ctx{control.get(), &sink, runDir, resuming};
+            train::TrainerContext ctx{control.get(), &sink, runDir, resuming,
+                                      options.distributed};
             finished = train::runTraining(spec, ctx);
         } catch (const std::exception& e) {
             finished.status = "failed";

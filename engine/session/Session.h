@@ -17,11 +17,22 @@
 
 namespace qs::session {
 
+/// How a run with distributed.processes > 1 brings up its other processes (rank 0 is this one).
+struct DistributedLaunch {
+    /// quantscape-cli for the local workers; empty: $QS_WORKER_EXECUTABLE, else the one beside
+    /// the running program
+    std::string workerExecutable;
+    std::string masterAddr = "127.0.0.1";  ///< where rank 0 listens (this host's address)
+    int masterPort = 0;                    ///< 0: a free port
+    bool startLocalWorkers = true;         ///< false: ranks 1.. are started by hand on other hosts
+};
+
 struct SessionOptions {
     std::string dbPath;          ///< run store file; empty = do not record
     std::string outDir = ".";    ///< checkpoints go to outDir/run-<id>/ (or run-<name> without db)
     double eventInterval = 0.1;  ///< seconds between event batches
     int threads = -1;            ///< >= 0: overrides the spec's thread count (0 = all cores)
+    DistributedLaunch distributed;
 };
 
 class Session;

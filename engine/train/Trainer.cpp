@@ -3,6 +3,8 @@
 #include "engine/analysis/Landscape.h"
 #include "engine/data/TextDatasets.h"
 #include "engine/data/TextMetrics.h"
+#include "engine/dist/Distributed.h"
+#include "engine/dist/Launch.h"
 #include "engine/io/Safetensors.h"
 #include "engine/io/TensorIO.h"
 #include "engine/models/Bert.h"
@@ -464,6 +466,29 @@ void keepPositive(const std::vector<torch::Tensor>& stepSizes) {
     }
 }
 
+/// Rank 0's go, pause or cancel for the next step, shared with every process: true to go on.
+/// While paused, rank 0 repeats "pause" every second, so no process waits long enough for the
+/// group's timeout.
+bool stepCommand(dist::Group& group, session::Session::Control* control) {
+    enum : int64_t { Go = 0, Pause = 1, Stop = 2 };
+    for (;;) {
+        int64_t command = Go;
+        if (group.isRoot() && control) {
+            command = control->cancel.load() ? Stop : control->paused.load() ? Pause : Go;
+        }
+        command = group.broadcastCommand(command);
+        if (command != Pause) {
+            return command == Go;
+        }
+        if (group.isRoot() && control) {
+            std::unique_lock<std::mutex> lock(control->mutex);
+            control->resumed.wait_for(lock, std::chrono::seconds(1), [&] {
+                return !control->paused.load() || control->cancel.load();
+            });
+        }
+    }
+}
+
 /// "eval loss 0.31, eval acc 0.9127, f1 0.88" for the log.
 std::string describe(const Evaluation& e) {
     std::ostringstream os;
@@ -791,7 +816,7 @@ std::string checkpointVocabulary(const std::string& path) {
 }
 
 Evaluation evaluate(models::NetworkImpl& model, const data::TensorSet& set, int batchSize,
-                    const std::string& glueTask) {
+                    const std::string& glueTask, dist::Group* group) {
     torch::NoGradGuard noGrad;
     const bool wasTraining = model.is_training();
     model.eval();
@@ -799,10 +824,14 @@ Evaluation evaluate(models::NetworkImpl& model, const data::TensorSet& set, int 
     double lossSum = 0.0;
     int64_t correct = 0;
     const int64_t n = set.size();
+    // A group shares the split out in contiguous pieces (each process at least one example).
+    const bool sharded = group && n >= group->size();
+    const int64_t from = sharded ? n * group->rank() / group->size() : 0;
+    const int64_t to = sharded ? n * (group->rank() + 1) / group->size() : n;
     const bool regression = set.labels.defined() && set.labels.is_floating_point();
     std::vector<double> predictions, labels;
-    for (int64_t b = 0; b < n; b += batchSize) {
-        const int64_t len = std::min<int64_t>(batchSize, n - b);
+    for (int64_t b = from; b < to; b += batchSize) {
+        const int64_t len = std::min<int64_t>(batchSize, to - b);
         torch::Tensor y = set.labels.narrow(0, b, len);
         torch::Tensor logits = model.forward(data::inputBatch(set, b, len));
         lossSum += models::taskLoss(logits, y, at::Reduction::Sum).item<double>();
@@ -818,6 +847,26 @@ Evaluation evaluate(models::NetworkImpl& model, const data::TensorSet& set, int 
         }
     }
     model.train(wasTraining);
+    if (sharded) {
+        std::vector<torch::Tensor> totals{
+            torch::tensor({lossSum, double(correct)}, torch::kDouble)};
+        group->allreduceSum(totals);
+        lossSum = totals[0][0].item<double>();
+        correct = int64_t(std::llround(totals[0][1].item<double>()));
+        if (set.isText()) {
+            // Metrics such as F1 or Pearson need every prediction: gathered in split order.
+            const torch::Tensor mine = torch::stack(
+                {torch::tensor(predictions, torch::kDouble), torch::tensor(labels, torch::kDouble)},
+                1);
+            const torch::Tensor all = group->allgatherRows(mine).contiguous();
+            predictions.assign(all.size(0), 0.0);
+            labels.assign(all.size(0), 0.0);
+            for (int64_t i = 0; i < all.size(0); ++i) {
+                predictions[size_t(i)] = all[i][0].item<double>();
+                labels[size_t(i)] = all[i][1].item<double>();
+            }
+        }
+    }
     out.loss = n ? lossSum / double(n) : 0.0;
     out.accuracy = regression ? std::nan("") : (n ? double(correct) / double(n) : 0.0);
     if (n > 0 && !glueTask.empty()) {
@@ -850,8 +899,23 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
         sink.post(session::LogLine{level, text});
     };
     const Clock clock;
+    // Data-parallel runs (spec.distributed.processes > 1): rank 0 is this process unless a
+    // worker's joined group came with the context; rank 0 alone records and writes files.
+    const int world = spec.distributed.processes;
+    // Workers before the group: on the way out the group closes first, so workers still in a
+    // collective see it at once and end, and then they are reaped.
+    std::unique_ptr<dist::LocalWorkers> workers;
+    std::unique_ptr<dist::Group> ownGroup;
+    dist::Group* group = world > 1 ? ctx.group : nullptr;
+    const bool root = !group || group->isRoot();
     try {
-        const int threads = engine::applyThreadCount(spec.threads);
+        // A worker's thread count was set by its launcher; local processes share the cores.
+        int threadRequest = spec.threads;
+        if (world > 1 && !group && ctx.launch.startLocalWorkers) {
+            threadRequest =
+                std::max(1, (spec.threads > 0 ? spec.threads : engine::hardwareThreads()) / world);
+        }
+        const int threads = group ? at::get_num_threads() : engine::applyThreadCount(threadRequest);
         torch::manual_seed(spec.seed);
         sink.post(session::Progress{"loading data", 0, spec.optim.epochs, 0, 0, 0.0, -1.0});
         sink.flush();
@@ -859,8 +923,37 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
         std::string vocabulary;
         const std::string lastPath = (fs::path(ctx.runDir) / "last.safetensors").string();
         const std::string& vocabSource = ctx.resume ? lastPath : spec.initCheckpoint;
-        if (spec.isBert() && !vocabSource.empty() && !fs::is_directory(vocabSource)) {
+        if (!root) {
+            vocabulary = group->value("vocabulary");
+        } else if (spec.isBert() && !vocabSource.empty() && !fs::is_directory(vocabSource)) {
             vocabulary = checkpointVocabulary(vocabSource);
+        }
+        if (world > 1 && !group) {
+            dist::GroupOptions options;
+            options.worldSize = world;
+            options.masterAddr = ctx.launch.masterAddr;
+            options.masterPort = ctx.launch.masterPort;
+            options.timeout = std::chrono::milliseconds(int64_t(spec.distributed.timeoutS * 1e3));
+            ownGroup = std::make_unique<dist::Group>(options);
+            group = ownGroup.get();
+            group->setValue("spec", spec.toJson());
+            group->setValue("vocabulary", vocabulary);
+            group->setValue("resume", ctx.resume ? "1" : "0");
+            if (ctx.launch.startLocalWorkers) {
+                dist::WorkerLaunch launch;
+                launch.executable = ctx.launch.workerExecutable;
+                launch.masterAddr = options.masterAddr;
+                launch.masterPort = group->port();
+                launch.worldSize = world;
+                launch.threadsPerProcess = threads;
+                launch.logDir = ctx.runDir;
+                workers = std::make_unique<dist::LocalWorkers>(launch);
+            }
+            log(session::LogLevel::Info,
+                "distributed: " + std::to_string(world) +
+                    " processes over c10d (Gloo), rank 0 at " + options.masterAddr + ":" +
+                    std::to_string(group->port()) +
+                    (workers ? ", workers started here" : ", waiting for the other ranks"));
         }
         const data::RunData runData =
             data::loadRunData(spec, {spec.data.trainLimit, spec.seed},
@@ -880,7 +973,9 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
 
         const ModelShape shape = shapeOf(train);
         models::Network model = buildModel(spec, shape);
-        if (!spec.initCheckpoint.empty() && !ctx.resume) {
+        if (!root) {
+            // Rank 0's weights arrive by broadcast below.
+        } else if (!spec.initCheckpoint.empty() && !ctx.resume) {
             loadModelWeights(*model, spec.initCheckpoint);
             log(session::LogLevel::Info, "warm start from " + spec.initCheckpoint);
         } else if (spec.isBert() && !spec.model.bert.pretrained.empty() && !ctx.resume) {
@@ -903,9 +998,29 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
         int startEpoch = 0;
         int64_t step = 0;
         double bestAcc = 0.0;
+        if (group) {
+            group->join();
+        }
         if (ctx.resume) {
-            const io::LoadedTensors ck = io::loadTensors(lastPath);
-            loadModelWeights(*model, lastPath);
+            io::LoadedTensors ck;
+            if (root) {
+                ck = io::loadTensors(lastPath);
+                loadModelWeights(*model, lastPath);
+            }
+            if (group) {
+                // The other processes get rank 0's checkpoint through the group.
+                io::NamedTensors shared;
+                if (root) {
+                    shared.assign(ck.tensors.begin(), ck.tensors.end());
+                    group->setValue("resume-meta", nlohmann::json(ck.metadata).dump());
+                }
+                shared = dist::shareTensors(*group, shared, "resume-tensors");
+                if (!root) {
+                    ck.tensors = std::map<std::string, torch::Tensor>(shared.begin(), shared.end());
+                    ck.metadata = nlohmann::json::parse(group->value("resume-meta"))
+                                      .get<std::map<std::string, std::string>>();
+                }
+            }
             restoreOptimizer(optimizers, *model, ck.tensors, lastPath);
             auto meta = [&](const char* key) {
                 auto it = ck.metadata.find(key);
@@ -921,10 +1036,33 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                                              " (step " + std::to_string(step) + ")");
         }
 
+        std::unique_ptr<dist::GradientSync> gradientSync;
+        if (group) {
+            dist::broadcastModule(*group, *model);
+            std::vector<torch::Tensor> trainable;
+            for (const auto& p : model->parameters()) {
+                if (p.requires_grad()) {
+                    trainable.push_back(p);
+                }
+            }
+            gradientSync = std::make_unique<dist::GradientSync>(
+                *group, trainable, int64_t(spec.distributed.bucketMb * 1024.0 * 1024.0));
+        }
+        // This process's share of the current global batch: LSQ initialises from it, so the
+        // step sizes it finds are averaged over the processes with the same weights.
+        double batchShare = 1.0;
+        std::optional<quant::InitializationHookGuard> initAverage;
+        if (group) {
+            initAverage.emplace([&](torch::Tensor& steps) {
+                std::vector<torch::Tensor> t{steps.mul_(batchShare)};
+                group->allreduceSum(t);
+            });
+        }
+
         const int64_t n = train.size();
         const int64_t batch = std::min<int64_t>(spec.data.batchSize, n);
-        // A last batch of one sample would break BatchNorm in training mode: drop it.
-        const int64_t stepsPerEpoch = n / batch + ((n % batch) >= 2 ? 1 : 0);
+        // A last batch of one sample (per process) would break BatchNorm in training mode.
+        const int64_t stepsPerEpoch = n / batch + ((n % batch) >= 2 * world ? 1 : 0);
         const int epochs = spec.trains() ? spec.optim.epochs : 1;
         const int64_t totalSteps = spec.trains() ? stepsPerEpoch * epochs : 0;
         const int padding = spec.data.cropPadding >= 0 ? spec.data.cropPadding
@@ -932,7 +1070,7 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
         const bool augment = spec.data.augment && !train.isText();
 
         auto saveCheckpoint = [&](int epoch, const Evaluation& eval) {
-            if (ctx.runDir.empty()) {
+            if (ctx.runDir.empty() || !root) {
                 return;
             }
             fs::create_directories(ctx.runDir);
@@ -967,11 +1105,18 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
         bool cancelled = false;
 
         if (!spec.trains()) {
+            // Every process calibrates on the same batches; rank 0's result is then shared.
             cancelled = !calibrate(spec, *model, train, batch, ctx, sink);
+            if (group) {
+                cancelled = group->broadcastCommand(cancelled ? 1 : 0) != 0;
+            }
             if (!cancelled) {
+                if (group) {
+                    dist::broadcastModule(*group, *model);
+                }
                 sink.post(session::Progress{"evaluating", 1, 1, 0, 0, clock.seconds(), -1.0});
                 setObserving(*model, true);
-                lastEval = evaluate(*model, test, spec.data.evalBatchSize, glueTask);
+                lastEval = evaluate(*model, test, spec.data.evalBatchSize, glueTask, group);
                 setObserving(*model, false);
                 bestAcc = lastEval.score();
                 sink.post(
@@ -1005,7 +1150,9 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
         const int64_t stepAtStart = step;
         for (int epoch = startEpoch; spec.trains() && epoch < epochs && !cancelled; ++epoch) {
             const std::vector<int64_t> order = data::epochOrder(n, spec.seed, epoch);
-            std::mt19937_64 augRng(spec.seed * 1000003ull + uint64_t(epoch));
+            // Augmentation and noise draw per process (rank 0 draws what one process would).
+            const uint64_t rankSalt = group ? uint64_t(group->rank()) * 0x9E3779B97F4A7C15ull : 0;
+            std::mt19937_64 augRng(spec.seed * 1000003ull + uint64_t(epoch) + rankSalt);
             double windowLoss = 0.0;
             int64_t windowCorrect = 0, windowCount = 0, windowSteps = 0;
             WindowMeans methodWindow;
@@ -1015,13 +1162,28 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                                                 clock.seconds(), -1.0});
                     sink.flush();
                 }
-                if (ctx.control && !ctx.control->checkpoint()) {
+                if (group ? !stepCommand(*group, ctx.control)
+                          : ctx.control && !ctx.control->checkpoint()) {
                     cancelled = true;
                     break;
                 }
                 const Clock stepClock;
-                const int64_t begin = b * batch, end = std::min(n, begin + batch);
-                auto [x, y] = data::gatherBatch(train, order, begin, end);
+                const int64_t globalBegin = b * batch, globalEnd = std::min(n, globalBegin + batch);
+                // This process's contiguous piece of the global batch.
+                int64_t begin = globalBegin, end = globalEnd;
+                if (group) {
+                    const int64_t size = globalEnd - globalBegin;
+                    begin = globalBegin + size * group->rank() / world;
+                    end = globalBegin + size * (group->rank() + 1) / world;
+                    batchShare = double(end - begin) / double(size);
+                }
+                auto [x, y] = data::gatherBatch(train, order, globalBegin, globalEnd);
+                if (group) {
+                    // Cut from the global batch, so text keeps the global batch's padded length
+                    // (LSQ's initial step sizes average over padding too, as with one process).
+                    x = x.narrow(0, begin - globalBegin, end - begin);
+                    y = y.narrow(0, begin - globalBegin, end - begin);
+                }
                 if (augment) {
                     x = data::augmentBatch(x, padding, spec.data.flip, augRng);
                 }
@@ -1033,7 +1195,7 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                 if (!noisy.empty()) {
                     // The noise of a step depends only on the seed and the step, so a resumed
                     // run draws what the uninterrupted one did.
-                    torch::manual_seed(spec.seed * 1000003ull + uint64_t(step));
+                    torch::manual_seed(spec.seed * 1000003ull + uint64_t(step) + rankSalt);
                     const double lambda = noiseLambda(spec.method.nt, step, totalSteps);
                     for (auto& q : noisy) {
                         q->setNoiseLambda(lambda);
@@ -1080,7 +1242,13 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                             softLoss = soft.item<double>();
                         }
                     }
+                    if (gradientSync) {
+                        gradientSync->begin(batchShare);
+                    }
                     loss.backward();
+                    if (gradientSync) {
+                        gradientSync->finish();  // .grad: the global batch's mean gradient
+                    }
                     if (firstPass) {
                         logits = out.detach();
                     }
@@ -1126,6 +1294,18 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                         methodWindow.add("distill/inside_loss", insideLoss);
                     }
                 }
+                int64_t stepCorrect = models::correctCount(logits, y);
+                int64_t stepCount = end - begin;
+                if (group) {
+                    // The global batch's loss and accuracy, for the log and the NaN check alike.
+                    std::vector<torch::Tensor> t{torch::tensor(
+                        {lossValue * batchShare, double(stepCorrect), double(stepCount)},
+                        torch::kDouble)};
+                    group->allreduceSum(t);
+                    lossValue = t[0][0].item<double>();
+                    stepCorrect = int64_t(std::llround(t[0][1].item<double>()));
+                    stepCount = int64_t(std::llround(t[0][2].item<double>()));
+                }
                 if (!std::isfinite(lossValue)) {
                     throw std::runtime_error("the training loss became " +
                                              std::to_string(lossValue) + " at step " +
@@ -1135,8 +1315,8 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                 stepSecondsSum += stepClock.seconds();
                 ++timedSteps;
                 windowLoss += lossValue;
-                windowCorrect += models::correctCount(logits, y);
-                windowCount += end - begin;
+                windowCorrect += stepCorrect;
+                windowCount += stepCount;
                 ++windowSteps;
                 lastTrainLoss = lossValue;
                 if (step % spec.logEvery == 0 || b + 1 == stepsPerEpoch) {
@@ -1164,10 +1344,14 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
             }
             sink.post(session::Progress{"evaluating", epoch + 1, epochs, step, totalSteps,
                                         clock.seconds(), -1.0});
+            if (group) {
+                dist::averageRunningStatistics(*group, *model);
+                dist::checkInSync(*group, *model);
+            }
             if (spec.isQuantized()) {
                 setObserving(*model, true);
             }
-            lastEval = evaluate(*model, test, spec.data.evalBatchSize, glueTask);
+            lastEval = evaluate(*model, test, spec.data.evalBatchSize, glueTask, group);
             setObserving(*model, false);
             bestAcc = std::max(bestAcc, lastEval.score());
             sink.post(session::EpochEval{epoch + 1, step, lastEval.loss, lastEval.accuracy,
@@ -1179,7 +1363,14 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
             saveCheckpoint(epoch, lastEval);
             sink.flush();
             const auto& snapshots = spec.analysis.landscape.epochs;
-            if (std::find(snapshots.begin(), snapshots.end(), epoch + 1) != snapshots.end()) {
+            if (!root) {
+                // Rank 0 alone computes a snapshot; the others wait for it without a deadline.
+                if (std::find(snapshots.begin(), snapshots.end(), epoch + 1) != snapshots.end()) {
+                    group->waitFor("epoch-done-" + std::to_string(epoch + 1));
+                }
+            } else if (std::find(snapshots.begin(), snapshots.end(), epoch + 1) !=
+                       snapshots.end()) {
+                const quant::InitializationHookGuard rank0Only({});
                 if (ctx.runDir.empty()) {
                     log(session::LogLevel::Warning,
                         "no landscape after epoch " + std::to_string(epoch + 1) +
@@ -1192,7 +1383,15 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
                                           .string(),
                                       epoch + 1, threads);
                 }
+                if (group) {
+                    group->setValue("epoch-done-" + std::to_string(epoch + 1), "1");
+                }
             }
+        }
+        if (workers && !workers->waitAll(spec.distributed.timeoutS)) {
+            log(session::LogLevel::Warning, "distributed: a worker process had not ended " +
+                                                formatSeconds(spec.distributed.timeoutS) +
+                                                " after the run; it is stopped");
         }
 
         result.status = cancelled ? "cancelled" : "finished";
@@ -1221,10 +1420,20 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
         // Torch's own checks: the message without the C++ backtrace is the useful part.
         result.status = "failed";
         result.error = e.what_without_backtrace();
-        log(session::LogLevel::Error, result.error);
     } catch (const std::exception& e) {
         result.status = "failed";
         result.error = e.what();
+    }
+    if (result.status == "failed") {
+        if (group && !root) {
+            group->reportFailure(result.error);  // rank 0 names it if it is still waiting
+        }
+        if (workers) {
+            const std::string failures = workers->failures();
+            if (!failures.empty()) {
+                result.error += " (workers: " + failures + ")";
+            }
+        }
         log(session::LogLevel::Error, result.error);
     }
     return result;

@@ -10,6 +10,10 @@
 
 #include <string>
 
+namespace qs::dist {
+class Group;
+}
+
 namespace qs::train {
 
 struct TrainerContext {
@@ -17,6 +21,11 @@ struct TrainerContext {
     session::EventSink* sink = nullptr;
     std::string runDir;   ///< checkpoints: epoch-<n>.safetensors and last.safetensors
     bool resume = false;  ///< continue from runDir/last.safetensors
+    /// Data-parallel runs: how rank 0 starts the others (used when spec.distributed.processes
+    /// > 1 and `group` is null).
+    session::DistributedLaunch launch;
+    /// Set in a worker process (rank > 0): the joined group; the worker records nothing.
+    dist::Group* group = nullptr;
 };
 
 /// Quantizer configuration per layer path after the spec's policy (uniform bits, first/last
@@ -64,8 +73,9 @@ struct Evaluation {
 
 /// Mean loss, accuracy and the task's metrics over a split, in eval mode without gradients.
 /// `glueTask` names the GLUE task whose metrics apply (empty: none).
+/// With a group, every process evaluates its share of the split and all get the totals.
 Evaluation evaluate(models::NetworkImpl& model, const data::TensorSet& set, int batchSize,
-                    const std::string& glueTask = {});
+                    const std::string& glueTask = {}, dist::Group* group = nullptr);
 
 /// Runs the whole job; never throws: failures come back as a Finished with status "failed".
 session::Finished runTraining(const session::RunSpec& spec, const TrainerContext& context);

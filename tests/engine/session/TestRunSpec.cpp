@@ -74,6 +74,9 @@ RunSpec everyFieldSet() {
     s.initCheckpoint = "/runs/float/model.safetensors";
     s.seed = std::numeric_limits<uint64_t>::max();
     s.threads = 2;
+    s.distributed.processes = 4;
+    s.distributed.timeoutS = 120;
+    s.distributed.bucketMb = 8;
     s.logEvery = 5;
     s.stateEvery = 50;
     s.analysis.landscape.epochs = {1, 12};
@@ -160,9 +163,10 @@ private Q_SLOTS:
         const QJsonObject root = parsed(everyFieldSet());
         QStringList keys = root.keys();
         keys.sort();
-        QCOMPARE(keys, (QStringList{"analysis", "data", "init_checkpoint", "log_every", "method",
-                                    "model", "name", "optim", "quant", "seed", "state_every",
-                                    "threads", "version"}));
+        QCOMPARE(keys, (QStringList{"analysis", "data", "distributed", "init_checkpoint",
+                                    "log_every", "method", "model", "name", "optim", "quant",
+                                    "seed", "state_every", "threads", "version"}));
+        QCOMPARE(root.value("distributed").toObject().size(), 3);
         QCOMPARE(at(root, {"analysis", "landscape"}).toObject().size(), 7);
         QCOMPARE(root.value("model").toObject().size(), 4);
         QCOMPARE(at(root, {"model", "bert"}).toObject().size(), 8);
@@ -595,6 +599,24 @@ private Q_SLOTS:
         QTest::newRow("threads negative") << R"({"threads": -1})"
                                           << "threads"
                                           << "threads: must be in [0, 1024] (got -1)";
+        QTest::newRow("no processes") << R"({"distributed": {"processes": 0}})"
+                                      << "distributed.processes"
+                                      << "distributed.processes: must be in [1, 1024] (got 0)";
+        QTest::newRow("timeout under a second")
+            << R"({"distributed": {"processes": 2, "timeout_s": 0.5}})"
+            << "distributed.timeout_s"
+            << "distributed.timeout_s: must be in [1, 86400] seconds (got 0.5)";
+        QTest::newRow("bucket of zero") << R"({"distributed": {"bucket_mb": 0}})"
+                                        << "distributed.bucket_mb"
+                                        << "distributed.bucket_mb: must be in (0, 4096] (got 0)";
+        QTest::newRow("batch too small to split")
+            << R"({"data": {"batch_size": 6}, "distributed": {"processes": 4}})"
+            << "data.batch_size"
+            << "data.batch_size: must be at least 2 per process with distributed.processes 4 "
+               "(got 6)";
+        QTest::newRow("unknown distributed key") << R"({"distributed": {"ranks": 2}})"
+                                                 << "distributed.ranks"
+                                                 << "distributed.ranks: unknown field";
         QTest::newRow("threads above 1024") << R"({"threads": 1025})"
                                             << "threads"
                                             << "threads: must be in [0, 1024] (got 1025)";
