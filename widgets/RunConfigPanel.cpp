@@ -660,6 +660,15 @@ QWidget* RunConfigPanel::buildRunPage() {
     seed->setToolTip(tr("Same spec, seed and threads reproduce the same numbers"));
     f->addRow(tr("Seed"), seed);
     f->addRow(tr("Threads"), b.intField(QStringLiteral("threads"), 0, 1024, tr("all cores")));
+    auto* processes = b.intField(QStringLiteral("distributed.processes"), 1, 1024);
+    processes->setToolTip(
+        tr("Data-parallel training: this many local processes (c10d, Gloo) "
+           "share every batch; the threads are split between them"));
+    f->addRow(tr("Processes"), processes);
+    auto* timeout = b.realField(QStringLiteral("distributed.timeout_s"), 1.0, 86400.0, 10.0);
+    timeout->setSuffix(tr(" s"));
+    timeout->setToolTip(tr("A process silent this long (or never starting) ends the run"));
+    f->addRow(tr("Peer timeout"), timeout);
     auto* logEvery = b.intField(QStringLiteral("log_every"), 1, 1000000);
     logEvery->setSuffix(tr(" steps"));
     logEvery->setToolTip(tr("Steps between streamed training metrics"));

@@ -218,12 +218,27 @@ void Session::launch(RunSpec spec, SessionOptions options, int64_t runId, bool r
                             resuming, control = m_control, hub = m_hub]() {
         std::unique_ptr<store::RunStore> store;
         std::unique_ptr<RunRecorder> recorder;
+        // Set when the store cannot take the run any more (read-only, full, or rows lost):
+        // training stops, and the job ends failed with this reason.
+        std::string recordingError;
         auto deliver = [&](const EventBatch& batch) {
             if (recorder) {
                 try {
                     recorder->onEvents(batch);
+                } catch (const store::StoreError& e) {
+                    // A busy store is retried by the recorder with a later batch: say so and go
+                    // on. Anything else would train on without being recorded: stop.
+                    EventBatch warning{batch.runId, {LogLine{LogLevel::Error, e.what()}}};
+                    hub->deliver(warning);
+                    if (e.kind() != store::StoreError::Kind::Busy || !recorder->isComplete()) {
+                        if (recordingError.empty()) {
+                            recordingError = e.what();
+                        }
+                        std::lock_guard<std::mutex> lock(control->mutex);
+                        control->cancel = true;
+                        control->resumed.notify_all();
+                    }
                 } catch (const std::exception& e) {
-                    // The store failing must not take training down: say so and go on.
                     EventBatch warning{batch.runId, {LogLine{LogLevel::Error, e.what()}}};
                     hub->deliver(warning);
                 }
@@ -244,13 +259,19 @@ void Session::launch(RunSpec spec, SessionOptions options, int64_t runId, bool r
             } else {
                 runDir = (fs::path(options.outDir) / ("run-" + spec.name)).string();
             }
-            train::TrainerContext ctx{control.get(), &sink, runDir, resuming,
-                                      options.distributed};
+            train::TrainerContext ctx{control.get(), &sink, runDir, resuming, options.distributed};
             finished = train::runTraining(spec, ctx);
         } catch (const std::exception& e) {
             finished.status = "failed";
             finished.error = e.what();
             sink.post(LogLine{LogLevel::Error, finished.error});
+        }
+        sink.flush();  // the queued batches reach the recorder before the verdict
+        if (!recordingError.empty() || (recorder && !recorder->isComplete())) {
+            finished.status = "failed";
+            finished.error =
+                "the run could not be recorded: " +
+                (recordingError.empty() ? std::string("rows were dropped") : recordingError);
         }
         finished.runId = runId;
         sink.post(finished);

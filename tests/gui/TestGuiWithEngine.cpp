@@ -28,6 +28,7 @@
 #include <QComboBox>
 #include <QDir>
 #include <QDoubleSpinBox>
+#include <QFile>
 #include <QImage>
 #include <QJsonObject>
 #include <QLabel>
@@ -106,6 +107,7 @@ private Q_SLOTS:
     void landscapeAndAllocationFromTheWindow();
     void bertRunFromTheWindow();
     void exportAndReportFromTheWindow();
+    void twoProcessRunFromTheWindow();
 
 private:
     QJsonObject tinySpec(const QString& name, int epochs = 2) const;
@@ -702,6 +704,63 @@ void TestGuiWithEngine::exportAndReportFromTheWindow() {
     QVERIFY2(notice->text().contains(QStringLiteral("Cannot write the report")),
              qPrintable(notice->text()));
     QVERIFY(!open->isVisible());
+}
+
+// Data-parallel training from the window: the run panel's Processes field starts a run with two
+// local processes (rank 1 is quantscape-cli, found through QS_WORKER_EXECUTABLE); it finishes,
+// records its world size and the worker's log, and a long one cancels from the window with no
+// process left behind.
+void TestGuiWithEngine::twoProcessRunFromTheWindow() {
+    app::EngineBackend backend(m_store, m_out);
+    MainWindow window(&backend);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    ui::RunConfigPanel* panel = window.configPanel();
+    ui::JobControls* jobs = window.jobControls();
+    auto* processes = panel->findChild<QSpinBox*>(QStringLiteral("distributed.processes"));
+    QVERIFY(processes);
+    QCOMPARE(processes->value(), 1);
+
+    QJsonObject spec = tinySpec(QStringLiteral("gui two processes"), 1);
+    spec.insert(QStringLiteral("threads"), 2);
+    panel->setSpec(spec);
+    processes->setValue(2);
+    QVERIFY2(panel->isValid(), qPrintable(panel->message()));
+    QCOMPARE(panel->spec()
+                 .value(QStringLiteral("distributed"))
+                 .toObject()
+                 .value(QStringLiteral("processes"))
+                 .toInt(),
+             2);
+    jobs->runAction()->trigger();
+    const qint64 id = backend.currentRunId();
+    QVERIFY(id > 0);
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(backend, id), QStringLiteral("finished"), 150000);
+    QTRY_VERIFY_WITH_TIMEOUT(!backend.isRunning(), 10000);
+    const auto record = qs::store::RunStore::open(m_store.toStdString())->run(id);
+    QVERIFY(record);
+    QCOMPARE(qs::session::RunSpec::fromJson(record->specJson).distributed.processes, 2);
+    QFile log(QDir(m_out).filePath(QStringLiteral("run-%1/worker-1.log").arg(id)));
+    QVERIFY2(log.open(QIODevice::ReadOnly), qPrintable(log.fileName()));
+    QVERIFY(log.readAll().contains("[rank 1] epoch 1/1"));
+
+    // A long two-process run, cancelled from the window: rank 0 tells rank 1 at the next step.
+    QSignalSpy metrics(&backend, &ui::RunBackend::metricsAppended);
+    spec = tinySpec(QStringLiteral("gui two processes long"), 200);
+    spec.insert(QStringLiteral("threads"), 2);
+    panel->setSpec(spec);
+    processes->setValue(2);
+    jobs->runAction()->trigger();
+    const qint64 longId = backend.currentRunId();
+    QVERIFY(longId > id);
+    QTRY_VERIFY_WITH_TIMEOUT(metrics.count() >= 1, 60000);
+    jobs->cancelAction()->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(backend, longId), QStringLiteral("cancelled"), 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(!backend.isRunning(), 10000);
+    QFile longLog(QDir(m_out).filePath(QStringLiteral("run-%1/worker-1.log").arg(longId)));
+    QVERIFY(longLog.open(QIODevice::ReadOnly));
+    const QByteArray text = longLog.readAll();
+    QVERIFY2(!text.contains("error"), text.constData());
 }
 
 QTEST_MAIN(TestGuiWithEngine)
