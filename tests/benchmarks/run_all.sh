@@ -58,3 +58,6 @@ echo "### BERT on SpamAssassin: float from scratch, then lsq, squat, nt (and PTQ
 echo "### (about 90 minutes on 2 cores), then the time per step of each method on 20 steps"
 "$bench/bench_bert" "$work/bert" "$threads"
 "$bench/bench_bert" "$work/bert-timing" "$threads" "$work/bert/checkpoints/run-1/last.safetensors" timing
+echo
+echo "### data-parallel training over c10d: 1 process vs N processes, threads split (about 3 minutes)"
+bash tests/benchmarks/bench_distributed.sh "$build"
