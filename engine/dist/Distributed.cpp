@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -108,9 +109,31 @@ void Group::join() {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    // Where this process's Gloo sockets listen: the loopback for a local launch, the interface
+    // named by GLOO_SOCKET_IFNAME (as torch.distributed reads it), rank 0's own address on
+    // rank 0, else the address of this host's name.
     auto options = c10d::ProcessGroupGloo::Options::create(m_options.timeout);
-    options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(
-        m_options.masterAddr == "localhost" ? std::string("127.0.0.1") : m_options.masterAddr));
+    const bool loopback =
+        m_options.masterAddr == "localhost" || m_options.masterAddr.rfind("127.", 0) == 0;
+    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+    try {
+        if (loopback) {
+            options->devices.push_back(
+                c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+        } else if (ifname && *ifname) {
+            options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+        } else if (isRoot()) {
+            options->devices.push_back(
+                c10d::ProcessGroupGloo::createDeviceForHostname(m_options.masterAddr));
+        } else {
+            options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+        }
+    } catch (const std::exception& e) {
+        throw std::runtime_error(
+            "distributed: no network device for Gloo (set GLOO_SOCKET_IFNAME "
+            "to this host's interface): " +
+            messageOf(e));
+    }
     try {
         m_group = c10::make_intrusive<c10d::ProcessGroupGloo>(m_store, rank(), size(), options);
     } catch (const std::exception& e) {

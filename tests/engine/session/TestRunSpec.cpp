@@ -864,6 +864,14 @@ private Q_SLOTS:
             << "quant.layers.layer1.0.conv1.weight_bits"
             << "quant.layers.layer1.0.conv1.weight_bits: must be 0 (float) or 2..8 bits (got 9)";
     }
+    // Found by the runspec fuzz target (tests/fuzz/regressions/runspec): a Latin-1 value from
+    // the shell was accepted, and the spec could then not be written as JSON.
+    void overrideThatIsNotUtf8() {
+        const std::string latin1 = "data.path=/d\x92ta";
+        const Caught c = errorOf([&] { applyOverrides(RunSpec(), {latin1}); });
+        QCOMPARE(c.field, QStringLiteral("data.path"));
+        QVERIFY2(c.message.endsWith(QStringLiteral("is not valid UTF-8")), qPrintable(c.message));
+    }
     void overrideErrors() {
         QFETCH(QString, assignment);
         QFETCH(QString, field);
