@@ -88,6 +88,9 @@ public:
     // --- the run store ---
     virtual QString storePath() const = 0;
     virtual QVector<RunSummary> listRuns() const = 0;
+    /// Why the last listRuns() came back empty (the store busy, unreadable or not a run store),
+    /// ready to show; empty when it was read.
+    virtual QString storeProblem() const { return {}; }
     virtual RunData loadRun(qint64 runId) const = 0;
     virtual bool renameRun(qint64 runId, const QString& name, QString* error) = 0;
     virtual bool deleteRun(qint64 runId, QString* error) = 0;

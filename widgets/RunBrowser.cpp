@@ -262,6 +262,16 @@ void RunBrowser::updateActions() {
 void RunBrowser::updateCount() {
     const int shown = m_proxy->rowCount();
     const int all = m_model->rowCount();
+    const QString problem = m_backend->storeProblem();
+    if (!problem.isEmpty()) {
+        // The store could not be read (busy, damaged, not a run store): say so where the count
+        // would be, instead of an empty list that looks like "no runs yet".
+        m_count->setText(tr("Cannot read the run store: %1").arg(problem));
+        m_count->setToolTip(problem);
+        m_count->setWordWrap(true);
+        return;
+    }
+    m_count->setToolTip(QString());
     m_count->setText(shown == all ? countNoun(all, tr("run"), tr("runs"))
                                   : tr("%1 of %2 runs").arg(shown).arg(all));
 }

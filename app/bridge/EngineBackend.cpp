@@ -267,8 +267,10 @@ QVector<ui::RunSummary> EngineBackend::listRuns() const {
         for (const store::RunRecord& record : store->listRuns()) {
             out.append(toRunSummary(record));
         }
-    } catch (const std::exception&) {
+        m_storeProblem.clear();
+    } catch (const std::exception& e) {
         out.clear();
+        m_storeProblem = what(e);
     }
     return out;
 }

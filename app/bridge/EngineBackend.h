@@ -59,6 +59,7 @@ public:
     QString outDir() const { return m_outDir; }
     /// Newest first; empty when the store cannot be opened.
     QVector<ui::RunSummary> listRuns() const override;
+    QString storeProblem() const override { return m_storeProblem; }
     /// Summary id 0 when the run does not exist or the store cannot be read.
     ui::RunData loadRun(qint64 runId) const override;
     bool renameRun(qint64 runId, const QString& name, QString* error) override;
@@ -123,6 +124,7 @@ private:
     qint64 m_analysisRun = 0;
     std::atomic<bool> m_analysisCancel{false};
     std::thread m_analysisThread;
+    mutable QString m_storeProblem;  ///< set by listRuns()
 };
 
 }  // namespace qs::app

@@ -542,6 +542,8 @@ void TestEngineBackend::unreadableStoreGivesErrorsNotExceptions() {
     const auto backend = makeBackend();
     QSignalSpy started(backend.get(), &ui::RunBackend::runStarted);
     QVERIFY(backend->listRuns().isEmpty());
+    // The run browser shows why the list is empty.
+    QVERIFY2(backend->storeProblem().contains(m_store), qPrintable(backend->storeProblem()));
     QCOMPARE(backend->loadRun(1).summary.id, qint64(0));
     QString error;
     QVERIFY(!backend->renameRun(1, QStringLiteral("x"), &error));
