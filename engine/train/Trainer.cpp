@@ -859,11 +859,12 @@ Evaluation evaluate(models::NetworkImpl& model, const data::TensorSet& set, int 
                 {torch::tensor(predictions, torch::kDouble), torch::tensor(labels, torch::kDouble)},
                 1);
             const torch::Tensor all = group->allgatherRows(mine).contiguous();
-            predictions.assign(all.size(0), 0.0);
-            labels.assign(all.size(0), 0.0);
-            for (int64_t i = 0; i < all.size(0); ++i) {
-                predictions[size_t(i)] = all[i][0].item<double>();
-                labels[size_t(i)] = all[i][1].item<double>();
+            const double* rows = all.data_ptr<double>();
+            predictions.assign(size_t(all.size(0)), 0.0);
+            labels.assign(size_t(all.size(0)), 0.0);
+            for (size_t i = 0; i < predictions.size(); ++i) {
+                predictions[i] = rows[2 * i];
+                labels[i] = rows[2 * i + 1];
             }
         }
     }
