@@ -35,6 +35,7 @@
 #include <QLineEdit>
 #include <QListWidget>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSet>
 #include <QSettings>
 #include <QSignalSpy>
@@ -726,6 +727,16 @@ void TestGuiWithEngine::twoProcessRunFromTheWindow() {
     panel->setSpec(spec);
     processes->setValue(2);
     QVERIFY2(panel->isValid(), qPrintable(panel->message()));
+    if (qEnvironmentVariableIsSet("QS_SCREENSHOT_DIR")) {
+        // The Run section with its Processes field, for a person to look at.
+        window.resize(1400, 900);
+        panel->findChild<QScrollArea*>(QStringLiteral("specScroll"))
+            ->ensureWidgetVisible(processes);
+        settle();
+        QVERIFY(window.grab().save(QDir(qEnvironmentVariable("QS_SCREENSHOT_DIR"))
+                                       .filePath(QGuiApplication::platformName() +
+                                                 QStringLiteral("-engine-run-processes.png"))));
+    }
     QCOMPARE(panel->spec()
                  .value(QStringLiteral("distributed"))
                  .toObject()
