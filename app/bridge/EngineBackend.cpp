@@ -304,13 +304,21 @@ ui::RunData EngineBackend::loadRun(qint64 runId) const {
     return data;
 }
 
+/// Rename and delete run on the GUI thread: a store another process keeps locked is reported
+/// ("the run store is busy ...") after 2 s instead of freezing the window for the default 10 s.
+const store::RunStoreOptions kInteractiveStore = [] {
+    store::RunStoreOptions o;
+    o.busyTimeoutMs = 2000;
+    return o;
+}();
+
 bool EngineBackend::renameRun(qint64 runId, const QString& name, QString* error) {
     if (name.trimmed().isEmpty()) {
         setError(error, QStringLiteral("a run name must not be empty"));
         return false;
     }
     try {
-        const auto store = store::RunStore::open(m_storePath.toStdString());
+        const auto store = store::RunStore::open(m_storePath.toStdString(), kInteractiveStore);
         if (!store->run(runId)) {
             setError(error, QStringLiteral("no run with id %1 in %2").arg(runId).arg(m_storePath));
             return false;
@@ -331,7 +339,7 @@ bool EngineBackend::deleteRun(qint64 runId, QString* error) {
         return false;
     }
     try {
-        const auto store = store::RunStore::open(m_storePath.toStdString());
+        const auto store = store::RunStore::open(m_storePath.toStdString(), kInteractiveStore);
         const auto record = store->run(runId);
         if (!record) {
             setError(error, QStringLiteral("no run with id %1 in %2").arg(runId).arg(m_storePath));
