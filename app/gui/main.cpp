@@ -12,6 +12,9 @@
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("quantscape"));
+    // Matches the installed desktop entry (packaging/Packaging.cmake), for the window icon and
+    // grouping in desktop shells.
+    QGuiApplication::setDesktopFileName(QStringLiteral("io.github.quantscape.Quantscape"));
     QApplication::setOrganizationName(QStringLiteral("Quantscape"));
     QApplication::setApplicationVersion(QStringLiteral(QS_VERSION));
 
