@@ -4,6 +4,8 @@
 // (tests/fuzz/replay/) compile.
 #pragma once
 
+#include "engine/data/ImageSet.h"
+
 #include <unistd.h>
 
 #include <cstddef>
@@ -68,6 +70,20 @@ inline std::string writeScratch(const std::string& name, std::string_view bytes)
         std::abort();  // the harness itself is broken: not a finding about the reader
     }
     return path.string();
+}
+
+/// What the trainer relies on of a decoded image set: the sizes agree and every label is a
+/// class. Aborts (a finding) otherwise.
+inline void requireConsistent(const qs::data::ImageSet& set) {
+    if (set.count <= 0 || set.labels.size() != std::size_t(set.count) ||
+        set.pixels.size() != std::size_t(set.count * set.channels * set.height * set.width)) {
+        std::abort();
+    }
+    for (int64_t label : set.labels) {
+        if (label < 0 || label >= set.numClasses) {
+            std::abort();
+        }
+    }
 }
 
 }  // namespace qs::fuzz

@@ -18,16 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         files.push_back(qs::fuzz::writeScratch("batch_2.bin", second));
     }
     try {
-        const qs::data::ImageSet set = qs::data::readCifarBinary(files, kind);
-        if (set.count <= 0 || set.labels.size() != std::size_t(set.count) ||
-            set.pixels.size() != std::size_t(set.count) * 3 * 32 * 32) {
-            std::abort();
-        }
-        for (int64_t label : set.labels) {
-            if (label < 0 || label >= set.numClasses) {
-                std::abort();
-            }
-        }
+        qs::fuzz::requireConsistent(qs::data::readCifarBinary(files, kind));
     } catch (const qs::data::DataError&) {
         // A named problem is the reader's correct answer to a bad file.
     }
