@@ -1089,8 +1089,17 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
             const std::string epochPath =
                 (fs::path(ctx.runDir) / ("epoch-" + std::to_string(epoch + 1) + ".safetensors"))
                     .string();
-            io::saveTensors(epochPath, tensors, meta);
-            io::saveTensors(lastPath, tensors, meta);
+            try {
+                io::saveTensors(epochPath, tensors, meta);
+                io::saveTensors(lastPath, tensors, meta);
+            } catch (const std::exception& e) {
+                // Each file is written beside the old one and renamed over it: the checkpoints
+                // already there are intact.
+                throw std::runtime_error(
+                    std::string(e.what()) + " (epoch " + std::to_string(epoch + 1) +
+                    "'s checkpoint; the earlier checkpoints are intact: make room for two "
+                    "checkpoint files and resume the run)");
+            }
             result.checkpoint = lastPath;
         };
 
