@@ -669,6 +669,12 @@ QWidget* RunConfigPanel::buildRunPage() {
     timeout->setSuffix(tr(" s"));
     timeout->setToolTip(tr("A process silent this long (or never starting) ends the run"));
     f->addRow(tr("Peer timeout"), timeout);
+    auto* bucket = b.realField(QStringLiteral("distributed.bucket_mb"), 0.5, 4096.0, 5.0);
+    bucket->setSuffix(tr(" MB"));
+    bucket->setToolTip(
+        tr("Gradients are averaged over the processes in buckets of this size, "
+           "each sent while backward still runs"));
+    f->addRow(tr("Gradient buckets"), bucket);
     auto* logEvery = b.intField(QStringLiteral("log_every"), 1, 1000000);
     logEvery->setSuffix(tr(" steps"));
     logEvery->setToolTip(tr("Steps between streamed training metrics"));

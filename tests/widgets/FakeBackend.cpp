@@ -316,6 +316,7 @@ QJsonObject FakeBackend::defaultSpec() {
            "eval_batch_size": 1000, "flip": true, "path": "", "test_limit": 1000,
            "train_limit": 2048, "task": "", "max_length": 128, "lower_case": true,
            "vocab_min_frequency": 2},
+  "distributed": {"processes": 1, "timeout_s": 60.0, "bucket_mb": 25.0},
   "init_checkpoint": "",
   "log_every": 4,
   "method": {"name": "lsq",

@@ -185,12 +185,13 @@ void TestDistributed::twoProcessesReproduceOne() {
         worst = std::max(worst, relative);
     }
     qInfo("largest relative loss difference over %zu steps: %.3g", losses[0].size(), worst);
-    const double acc1 = results[0].finalMetrics.at("eval/acc");
-    const double acc2 = results[1].finalMetrics.at("eval/acc");
-    QVERIFY2(std::abs(acc1 - acc2) <= 0.05,
-             qPrintable(QStringLiteral("%1 vs %2").arg(acc1).arg(acc2)));
+    // Not the accuracy: after 2 epochs from scratch this model is near chance on the 96 dev
+    // sentences, and rounding differences flip predictions at its decision boundary (measured:
+    // 3 of 96 apart in a Release build, 7 at -O2 under the sanitizers, eval losses within 1e-3).
     const double loss1 = results[0].finalMetrics.at("eval/loss");
     const double loss2 = results[1].finalMetrics.at("eval/loss");
+    qInfo("eval loss %.6g vs %.6g, eval acc %.4f vs %.4f", loss1, loss2,
+          results[0].finalMetrics.at("eval/acc"), results[1].finalMetrics.at("eval/acc"));
     QVERIFY2(std::abs(loss1 - loss2) <= 2e-2 * loss1,
              qPrintable(QStringLiteral("%1 vs %2").arg(loss1).arg(loss2)));
 }
