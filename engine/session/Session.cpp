@@ -127,7 +127,7 @@ int64_t Session::start(const RunSpec& specIn, const SessionOptions& options) {
     spec.validate();
     int64_t runId = 0;
     if (!options.dbPath.empty()) {
-        auto store = store::RunStore::open(options.dbPath);
+        auto store = store::RunStore::open(options.dbPath, options.store);
         // "run:NAME" references become the checkpoint paths they name, so the recorded spec
         // says which file the run really started from.
         spec.initCheckpoint =
@@ -159,7 +159,7 @@ void Session::resumeRun(int64_t runId, const SessionOptions& options) {
     if (options.dbPath.empty()) {
         throw std::invalid_argument("resuming a run needs its run store (--db)");
     }
-    auto store = store::RunStore::open(options.dbPath);
+    auto store = store::RunStore::open(options.dbPath, options.store);
     const auto record = store->run(runId);
     if (!record) {
         throw std::invalid_argument("no run with id " + std::to_string(runId) + " in " +
@@ -250,7 +250,7 @@ void Session::launch(RunSpec spec, SessionOptions options, int64_t runId, bool r
         try {
             std::string runDir;
             if (!options.dbPath.empty()) {
-                store = store::RunStore::open(options.dbPath);
+                store = store::RunStore::open(options.dbPath, options.store);
                 recorder = std::make_unique<RunRecorder>(*store, runId);
                 runDir = (fs::path(options.outDir) / ("run-" + std::to_string(runId))).string();
                 if (resuming) {

@@ -5,6 +5,7 @@
 
 #include "engine/session/Events.h"
 #include "engine/session/RunSpec.h"
+#include "engine/store/RunStore.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -33,15 +34,10 @@ struct SessionOptions {
     double eventInterval = 0.1;  ///< seconds between event batches
     int threads = -1;            ///< >= 0: overrides the spec's thread count (0 = all cores)
     DistributedLaunch distributed;
+    store::RunStoreOptions store;  ///< busy timeout; a size cap for tests
 };
 
 class Session;
-
-}  // namespace qs::session
-namespace qs::store {
-class RunStore;
-}
-namespace qs::session {
 
 /// A checkpoint field's value with a "run:NAME" reference replaced by the last.safetensors of
 /// the newest finished run of that name in the store; other values come back unchanged. Throws

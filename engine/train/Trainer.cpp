@@ -1439,6 +1439,8 @@ session::Finished runTraining(const RunSpec& spec, const TrainerContext& ctx) {
             group->reportFailure(result.error);  // rank 0 names it if it is still waiting
         }
         if (workers) {
+            // A killed worker's sockets close just before it becomes reapable: give it a moment.
+            workers->waitAll(1.0);
             const std::string failures = workers->failures();
             if (!failures.empty()) {
                 result.error += " (workers: " + failures + ")";

@@ -14,6 +14,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTest>
@@ -243,6 +244,7 @@ private Q_SLOTS:
     void runReferencesResolveToCheckpoints();
     void sharpnessOfStoredCheckpoints();
     void sharpnessRefusesBadInput();
+    void storeThatFillsUpStopsTheRun();
 
 private:
     RunSpec tinySpec(const std::string& name) const;
@@ -688,8 +690,8 @@ void TestTrainer::resumedRunMatchesUninterruptedRun() {
     QCOMPARE(withoutTimings(s->run(b)->finalMetrics), withoutTimings(a.finished.finalMetrics));
     // One row per (step, key): 3 keys a step (loss, accuracy, lr) plus the method's own, 3 an
     // evaluation; nothing left from the torn epoch.
-    const std::map<std::string, std::size_t> methodKeys{{"fp", 0}, {"lsq", 1}, {"squat", 6},
-                                                        {"nt", 2}};
+    const std::map<std::string, std::size_t> methodKeys{
+        {"fp", 0}, {"lsq", 1}, {"squat", 6}, {"nt", 2}};
     QCOMPARE(s->metrics(b).size(), size_t(48 * (3 + methodKeys.at(spec.method.name)) + 3 * 3));
     QVERIFY(QFile::exists(QString::fromStdString(runDir(b) + "/epoch-3.safetensors")));
 
@@ -978,13 +980,15 @@ void TestTrainer::methodsRecordTheirState_data() {
     QTest::addColumn<QString>("method");
     QTest::addColumn<QStringList>("sets");
     QTest::addColumn<QStringList>("keys");  ///< the method keys every logged step must carry
-    const QStringList squatKeys{"quant/step_grad_norm", "squat/rho",          "squat/grad_norm",
-                                "squat/perturb_norm",   "squat/perturbed_loss", "squat/loss_gap"};
+    const QStringList squatKeys{"quant/step_grad_norm", "squat/rho",
+                                "squat/grad_norm",      "squat/perturb_norm",
+                                "squat/perturbed_loss", "squat/loss_gap"};
     QTest::newRow("lsq") << "lsq" << QStringList{} << QStringList{"quant/step_grad_norm"};
     QTest::newRow("squat per-step") << "squat" << QStringList{} << squatKeys;
     QTest::newRow("squat quantized site, ASAM")
-        << "squat" << QStringList{"method.squat.site=quantized", "method.squat.asam=true",
-                                  "method.squat.rho=0.5"}
+        << "squat"
+        << QStringList{"method.squat.site=quantized", "method.squat.asam=true",
+                       "method.squat.rho=0.5"}
         << squatKeys;
     QTest::newRow("squat alternate 2:1")
         << "squat" << QStringList{"method.squat.schedule=alternate", "method.squat.k=2"}
@@ -992,7 +996,8 @@ void TestTrainer::methodsRecordTheirState_data() {
     QTest::newRow("squat joint") << "squat" << QStringList{"method.squat.joint=true"} << squatKeys;
     QTest::newRow("squat rho warm-up")
         << "squat" << QStringList{"method.squat.rho_warmup_epochs=1"} << squatKeys;
-    QTest::newRow("nt") << "nt" << QStringList{} << QStringList{"quant/step_grad_norm", "nt/lambda"};
+    QTest::newRow("nt") << "nt" << QStringList{}
+                        << QStringList{"quant/step_grad_norm", "nt/lambda"};
     QTest::newRow("nt normal, s/2, learnable g")
         << "nt"
         << QStringList{"method.nt.distribution=normal", "method.nt.amplitude=half-step",
@@ -1119,8 +1124,7 @@ void TestTrainer::ptqCalibratesWithoutTraining() {
         }
     }
     QVERIFY(QFile::exists(QString::fromStdString(runDir(run.id) + "/last.safetensors")));
-    QVERIFY(contains(recorder.logTexts(),
-                     "warm start from " + checkpoint));
+    QVERIFY(contains(recorder.logTexts(), "warm start from " + checkpoint));
 }
 
 void TestTrainer::runReferencesResolveToCheckpoints() {
@@ -1142,9 +1146,9 @@ void TestTrainer::runReferencesResolveToCheckpoints() {
         QFAIL("a reference to a missing run was accepted");
     } catch (const SpecError& e) {
         QCOMPARE(e.field(), std::string("init_checkpoint"));
-        QVERIFY2(std::string(e.what()).find("no finished run named 'no such run'") !=
-                     std::string::npos,
-                 e.what());
+        QVERIFY2(
+            std::string(e.what()).find("no finished run named 'no such run'") != std::string::npos,
+            e.what());
     }
     SessionOptions noStore = options();
     noStore.dbPath.clear();
@@ -1238,6 +1242,40 @@ void TestTrainer::sharpnessRefusesBadInput() {
     const int64_t id = s->createRun("no checkpoint", tinySpec("x").toJson(), "{}");
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, qs::analysis::runCheckpoint(*s, id));
     s->setStatus(id, runStatus::kFailed, "test");
+}
+
+// A run store that fills up while a run trains (SQLite's real "full", from a page cap on the
+// connection): the run stops instead of training on unrecorded, ends failed with the store's
+// message, and what was recorded before stays readable.
+void TestTrainer::storeThatFillsUpStopsTheRun() {
+    const std::string db = m_dir.filePath(QStringLiteral("small.sqlite")).toStdString();
+    RunStore::open(db).reset();  // the schema, checkpointed into the main file on close
+    const int64_t pages = int64_t(QFileInfo(QString::fromStdString(db)).size() / 4096);
+    QVERIFY(pages > 0);
+    RunSpec spec = tinySpec("fills the store");
+    spec.data.batchSize = 8;  // 32 steps an epoch
+    spec.optim.epochs = 100;
+    spec.logEvery = 1;
+    SessionOptions o = options();
+    o.dbPath = db;
+    o.store.maxPageCount = pages + 24;  // room for a few hundred metric rows
+    Session session;
+    QElapsedTimer timer;
+    timer.start();
+    const int64_t id = session.start(spec, o);
+    const Finished f = session.wait();
+    QCOMPARE(f.status, std::string("failed"));
+    QVERIFY2(f.error.find("the run could not be recorded") != std::string::npos, f.error.c_str());
+    QVERIFY2(f.error.find("full") != std::string::npos, f.error.c_str());
+    QVERIFY2(timer.elapsed() < 120000, qPrintable(QString::number(timer.elapsed())));
+    // Stopped long before its 3,200 steps; what was written is there and readable.
+    const auto s = RunStore::open(db);
+    const std::vector<MetricRow> losses = s->metrics(id, "train/loss");
+    QVERIFY(!losses.empty());
+    QVERIFY2(losses.size() < 3200, qPrintable(QString::number(losses.size())));
+    for (size_t i = 0; i < losses.size(); ++i) {
+        QCOMPARE(losses[i].step, int64_t(i + 1));  // no hole: refused batches were not skipped
+    }
 }
 
 QTEST_GUILESS_MAIN(TestTrainer)
