@@ -304,7 +304,6 @@ void GradientSync::begin(double share) {
     std::fill(m_ready.begin(), m_ready.end(), false);
     for (Bucket& b : m_buckets) {
         b.pending = b.params.size();
-        b.launched = false;
         b.work.reset();
     }
 }
@@ -333,7 +332,6 @@ void GradientSync::launchReady() {
         } catch (const std::exception& e) {
             throw std::runtime_error(m_group.explain("averaging gradients", messageOf(e)));
         }
-        b.launched = true;
     }
 }
 

@@ -45,7 +45,6 @@ public:
     int size() const { return m_options.worldSize; }
     bool isRoot() const { return m_options.rank == 0; }
     int port() const;
-    std::chrono::milliseconds timeout() const { return m_options.timeout; }
     /// The timeout of the collectives (before join()).
     void setTimeout(std::chrono::milliseconds timeout) { m_options.timeout = timeout; }
 
@@ -94,14 +93,12 @@ public:
     void begin(double share);
     /// After backward: every bucket reduced, .grad = the global batch's mean gradient.
     void finish();
-    int64_t bucketCount() const { return int64_t(m_buckets.size()); }
 
 private:
     struct Bucket {
         std::vector<size_t> params;
         torch::Tensor flat;
         size_t pending = 0;
-        bool launched = false;
         c10::intrusive_ptr<c10d::Work> work;
     };
     void onGradient(size_t param, const torch::Tensor& grad);

@@ -36,7 +36,6 @@ public:
     /// "rank 1 exited with status 1 (see /run/worker-1.log)" for each worker that failed so far;
     /// empty when none did.
     std::string failures();
-    const std::vector<pid_t>& pids() const { return m_pids; }
 
 private:
     void reap(bool block);
