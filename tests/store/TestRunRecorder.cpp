@@ -2,9 +2,9 @@
 // the session to report), the batch stays queued and is written once the store takes writes
 // again, nothing recorded before is lost, and a run that cannot be recorded completely ends as
 // failed with the store's message.
-#include "ChildProcess.h"
 #include "engine/session/RunRecorder.h"
 #include "engine/store/RunStore.h"
+#include "support/ChildProcess.h"
 
 #include <QElapsedTimer>
 #include <QTemporaryDir>

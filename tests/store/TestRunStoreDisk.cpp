@@ -6,8 +6,8 @@
 // namespace (a read-only disk, which stops root too). The full disk is SQLite's own "full"
 // error, from a page cap (RunStoreOptions::maxPageCount) and, where a mount namespace is
 // allowed, from a real tmpfs running out of space.
-#include "ChildProcess.h"
 #include "engine/store/RunStore.h"
+#include "support/ChildProcess.h"
 #include "support/TestFiles.h"
 
 #include <QDir>

@@ -1,8 +1,8 @@
 // Two processes on one run store, as two Quantscape windows or a window and a CLI run are: both
 // record at once without losing or damaging anything, and a writer that holds the lock past the
 // busy timeout makes the other's write fail with a message that says so, losing nothing.
-#include "ChildProcess.h"
 #include "engine/store/RunStore.h"
+#include "support/ChildProcess.h"
 
 #include <QElapsedTimer>
 #include <QTemporaryDir>

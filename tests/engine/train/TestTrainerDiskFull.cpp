@@ -14,6 +14,7 @@
 #include "engine/session/RunSpec.h"
 #include "engine/session/Session.h"
 #include "engine/store/RunStore.h"
+#include "support/ChildProcess.h"
 #include "support/TestFiles.h"
 #include "support/TinyDataset.h"
 
@@ -22,23 +23,13 @@
 #include <QTemporaryDir>
 #include <QTest>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
-#include <sys/mount.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <exception>
 #include <filesystem>
-#include <functional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -51,177 +42,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A check inside the child: returns "file:line: condition" from the enclosing lambda.
-#define QS_CHILD_CHECK(cond)                                                              \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            return std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + #cond; \
-        }                                                                                 \
-    } while (false)
-
-/// Like QS_CHILD_CHECK, with `detail` (a std::string) appended to the report.
-#define QS_CHILD_CHECK2(cond, detail)                                                             \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            return std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + #cond + ": " + \
-                   (detail);                                                                      \
-        }                                                                                         \
-    } while (false)
-
 /// What a child that passed starts its report with; what follows is for the log.
 constexpr const char* kPassed = "passed\n";
-
-/// A forked child that runs `body` and reports its string back through a pipe (after
-/// tests/store/ChildProcess.h, trimmed to what this test needs).
-class ChildProcess {
-public:
-    explicit ChildProcess(const std::function<std::string()>& body) {
-        int fds[2];
-        if (pipe(fds) != 0) {
-            m_startError = std::string("pipe: ") + std::strerror(errno);
-            return;
-        }
-        m_pid = fork();
-        if (m_pid == 0) {
-            close(fds[0]);
-            std::string result;
-            try {
-                result = body();
-            } catch (const std::exception& e) {
-                result = std::string("exception: ") + e.what();
-            } catch (...) {
-                result = "unknown exception";
-            }
-            const char* p = result.data();
-            size_t left = result.size();
-            while (left > 0) {
-                const ssize_t n = write(fds[1], p, left);
-                if (n < 0 && errno == EINTR) {
-                    continue;
-                }
-                if (n <= 0) {
-                    break;
-                }
-                p += n;
-                left -= size_t(n);
-            }
-            // _exit: the Qt Test machinery copied into the child must not run its cleanup.
-            _exit(0);
-        }
-        close(fds[1]);
-        if (m_pid < 0) {
-            m_startError = std::string("fork: ") + std::strerror(errno);
-            close(fds[0]);
-            return;
-        }
-        m_fd = fds[0];
-    }
-    ~ChildProcess() {
-        if (m_pid > 0 && !m_reaped) {
-            kill(m_pid, SIGKILL);
-            waitpid(m_pid, nullptr, 0);
-        }
-        if (m_fd >= 0) {
-            close(m_fd);
-        }
-    }
-    ChildProcess(const ChildProcess&) = delete;
-    ChildProcess& operator=(const ChildProcess&) = delete;
-
-    /// Waits for the child (killing it after `timeoutMs`) and returns its report, or what went
-    /// wrong with the child itself.
-    std::string result(int timeoutMs) {
-        if (!m_startError.empty()) {
-            return m_startError;
-        }
-        std::string out;
-        timespec start{};
-        clock_gettime(CLOCK_MONOTONIC, &start);
-        for (;;) {
-            timespec now{};
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            const long elapsed =
-                (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-            if (elapsed >= timeoutMs) {
-                return "the child did not finish within " + std::to_string(timeoutMs) + " ms";
-            }
-            pollfd pfd{m_fd, POLLIN, 0};
-            const int ready = poll(&pfd, 1, int(timeoutMs - elapsed));
-            if (ready <= 0) {
-                continue;  // EINTR or the deadline, which the check above ends
-            }
-            char buffer[4096];
-            const ssize_t n = read(m_fd, buffer, sizeof buffer);
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            if (n <= 0) {
-                break;  // EOF: the child has exited or is exiting
-            }
-            out.append(buffer, size_t(n));
-        }
-        waitpid(m_pid, &m_status, 0);
-        m_reaped = true;
-        if (WIFSIGNALED(m_status)) {
-            return "the child was killed by signal " + std::to_string(WTERMSIG(m_status)) +
-                   (out.empty() ? std::string() : ": " + out);
-        }
-        return out;
-    }
-
-private:
-    pid_t m_pid = -1;
-    int m_fd = -1;
-    int m_status = 0;
-    bool m_reaped = false;
-    std::string m_startError;
-};
-
-bool writeSmallFile(const char* path, const std::string& text) {
-    const int fd = ::open(path, O_WRONLY);
-    if (fd < 0) {
-        return false;
-    }
-    const bool ok = write(fd, text.data(), text.size()) == ssize_t(text.size());
-    close(fd);
-    return ok;
-}
-
-/// In the (single-threaded) child: a private mount namespace, as root or inside a user
-/// namespace mapped to root; "" or why not.
-std::string enterMountNamespace() {
-    const uid_t uid = geteuid();
-    const gid_t gid = getegid();
-    if (unshare(CLONE_NEWNS) != 0) {
-        const int rootErrno = errno;
-        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
-            return std::string("no private mount namespace here (unshare(CLONE_NEWNS): ") +
-                   std::strerror(rootErrno) +
-                   "; unshare(CLONE_NEWUSER | CLONE_NEWNS): " + std::strerror(errno) +
-                   "): run this test as root or where user namespaces are allowed";
-        }
-        writeSmallFile("/proc/self/setgroups", "deny");
-        if (!writeSmallFile("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
-            !writeSmallFile("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1")) {
-            return std::string("cannot map ids in a user namespace: ") + std::strerror(errno);
-        }
-    }
-    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-        return std::string("cannot make mounts private: ") + std::strerror(errno);
-    }
-    return {};
-}
-
-/// In the child, inside enterMountNamespace: mounts (or with `remount`, resizes) a tmpfs of
-/// `bytes` on `dir`; "" or why not.
-std::string mountTmpfs(const std::string& dir, int64_t bytes, bool remount = false) {
-    const std::string options = "size=" + std::to_string(bytes) + ",mode=0777";
-    if (mount("tmpfs", dir.c_str(), "tmpfs", remount ? MS_REMOUNT : 0, options.c_str()) != 0) {
-        return std::string(remount ? "cannot resize" : "cannot mount") + " a tmpfs of " +
-               std::to_string(bytes) + " bytes on " + dir + ": " + std::strerror(errno);
-    }
-    return {};
-}
 
 /// The names in a folder, sorted.
 std::set<std::string> entries(const std::string& dir) {
@@ -354,9 +176,14 @@ SessionOptions TestTrainerDiskFull::options(const std::string& outDir) const {
 /// `failingFile` of epoch 2 and leaves `kept` in its folder.
 std::string TestTrainerDiskFull::scenario(int fittingFiles, const std::string& failingFile,
                                           const std::set<std::string>& kept) const {
-    std::string error = enterMountNamespace();
+    // The shared helpers say "SKIP: why" where the store tests may skip; this one may not.
+    const auto mustHave = [](const std::string& error) {
+        return "this test needs a private mount namespace and a tmpfs, and fails without them: " +
+               error;
+    };
+    std::string error = qs::test::enterMountNamespace();
     if (!error.empty()) {
-        return error;
+        return mustHave(error);
     }
     std::ostringstream report;
     QElapsedTimer timer;
@@ -390,9 +217,9 @@ std::string TestTrainerDiskFull::scenario(int fittingFiles, const std::string& f
            << " pages of " << page << ")\n"
            << "tmpfs: " << tmpfsBytes << " bytes\n"
            << "reference run: " << timer.elapsed() << " ms\n";
-    error = mountTmpfs(m_out, tmpfsBytes);
+    error = qs::test::mountSmallTmpfs(m_out, tmpfsBytes);
     if (!error.empty()) {
-        return error;
+        return mustHave(error);
     }
 
     // 2. The run whose checkpoint folder fills up at epoch 2.
@@ -458,9 +285,9 @@ std::string TestTrainerDiskFull::scenario(int fittingFiles, const std::string& f
 
     // 3. Space again (the disk grown to hold every checkpoint): the run resumes from
     // last.safetensors and ends as the uninterrupted run did.
-    error = mountTmpfs(m_out, 8 * checkpointPages * page, true);
+    error = qs::test::mountSmallTmpfs(m_out, 8 * checkpointPages * page, true);
     if (!error.empty()) {
-        return error;
+        return mustHave(error);
     }
     timer.restart();
     Finished resumed;
@@ -522,7 +349,7 @@ void TestTrainerDiskFull::fullCheckpointDiskFailsTheRunAndLosesNothing() {
 
     std::string result;
     {
-        ChildProcess child(
+        qs::test::ChildProcess child(
             [&] { return scenario(fittingFiles, failingFile.toStdString(), keptFiles); });
         result = child.result(150'000);
     }

@@ -1,6 +1,6 @@
-// Forked children for the store tests: a second process on the same store, or this process's
-// checks run where the disk is read-only or full (as another user, in a private mount
-// namespace), which the test process itself must not become. Header-only, Qt-free: a child
+// Forked children for the store and trainer disk tests: a second process on the same store, or
+// this process's checks run where the disk is read-only or full (as another user, in a private
+// mount namespace), which the test process itself must not become. Header-only, Qt-free: a child
 // never runs Qt Test code, it returns a string ("" = passed, "SKIP: why" = cannot run here,
 // anything else = what failed) that the parent turns into QVERIFY / QSKIP.
 #pragma once
@@ -30,6 +30,15 @@ namespace qs::test {
         if (!(cond)) {                                                                    \
             return std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + #cond; \
         }                                                                                 \
+    } while (false)
+
+/// Like QS_CHILD_CHECK, with `detail` (a std::string) appended to the report.
+#define QS_CHILD_CHECK2(cond, detail)                                                             \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            return std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + #cond + ": " + \
+                   (detail);                                                                      \
+        }                                                                                         \
     } while (false)
 
 /// A forked child that runs `body` and reports its string back through a pipe.
@@ -217,11 +226,13 @@ inline std::string bindMountReadOnly(const std::string& dir) {
     return {};
 }
 
-/// In a child inside enterMountNamespace: mounts a tmpfs of `bytes` on `dir`.
-inline std::string mountSmallTmpfs(const std::string& dir, long bytes) {
+/// In a child inside enterMountNamespace: mounts (or with `remount`, resizes) a tmpfs of
+/// `bytes` on `dir`.
+inline std::string mountSmallTmpfs(const std::string& dir, long bytes, bool remount = false) {
     const std::string options = "size=" + std::to_string(bytes) + ",mode=0777";
-    if (mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) != 0) {
-        return std::string("SKIP: cannot mount a tmpfs: ") + std::strerror(errno);
+    if (mount("tmpfs", dir.c_str(), "tmpfs", remount ? MS_REMOUNT : 0, options.c_str()) != 0) {
+        return std::string("SKIP: cannot ") + (remount ? "resize" : "mount") + " a tmpfs of " +
+               std::to_string(bytes) + " bytes on " + dir + ": " + std::strerror(errno);
     }
     return {};
 }
